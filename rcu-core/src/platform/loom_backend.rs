@@ -1,0 +1,152 @@
+//! loom 0.7.2: exhaustive (bounded) exploration of C11 executions.
+//!
+//! Limits that matter here (checkers.md §0, §2): SeqCst *accesses* behave as
+//! AcqRel, `fence(SeqCst)` is modelled; no load buffering; at most 5 threads
+//! including the model's main thread; `park` never returns spuriously; no time.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use loom::sync::{Mutex, MutexGuard};
+
+use super::{Ordering, Platform, RawCell};
+use crate::runtime::ThreadCtx;
+
+/// loom's atomics, with every store issued as a swap.
+///
+/// loom 0.7.2 keeps modification order as a partial order and lets an RMW
+/// read any store that is not mo-before another one.  A plain store that is
+/// concurrent with an earlier RMW's write is then not forced after it, so a
+/// *later* RMW of the same thread may read the older RMW's value although C11
+/// (write-write coherence plus RMW atomicity) says the store overwrote it.
+/// Observed here: `store(STOP)`, then `unpark`, then the woken thread's
+/// `swap` read the value its own previous `swap` wrote.  In C11 a store whose
+/// location is only otherwise read is equivalent to an RMW whose result is
+/// discarded (same ordering), so issuing stores as swaps removes the
+/// impossible executions and no possible one.  QEMU code that mixes
+/// `qatomic_set` with RMWs on one variable (SEED's `forced`) depends on this.
+pub struct LoomAtomic<A>(A);
+
+macro_rules! loom_atomic {
+    ($atomic:ty, $t:ty, |$s:ident, $v:ident, $o:ident| add: $add:expr, sub: $sub:expr) => {
+        impl super::RawAtomic<$t> for LoomAtomic<$atomic> {
+            fn new(v: $t) -> Self {
+                LoomAtomic(<$atomic>::new(v))
+            }
+            fn load(&self, o: Ordering) -> $t {
+                self.0.load(o)
+            }
+            fn store(&self, v: $t, o: Ordering) {
+                self.0.swap(v, o);
+            }
+            fn swap(&self, v: $t, o: Ordering) -> $t {
+                self.0.swap(v, o)
+            }
+            fn compare_exchange(&self, c: $t, n: $t, s: Ordering, f: Ordering) -> Result<$t, $t> {
+                self.0.compare_exchange(c, n, s, f)
+            }
+            fn fetch_add(&self, $v: $t, $o: Ordering) -> $t {
+                let $s = self;
+                $add
+            }
+            fn fetch_sub(&self, $v: $t, $o: Ordering) -> $t {
+                let $s = self;
+                $sub
+            }
+            fn fetch_and(&self, v: $t, o: Ordering) -> $t {
+                self.0.fetch_and(v, o)
+            }
+            fn fetch_or(&self, v: $t, o: Ordering) -> $t {
+                self.0.fetch_or(v, o)
+            }
+        }
+    };
+}
+
+loom_atomic!(AtomicU32, u32, |s, v, o| add: s.0.fetch_add(v, o), sub: s.0.fetch_sub(v, o));
+loom_atomic!(AtomicU64, u64, |s, v, o| add: s.0.fetch_add(v, o), sub: s.0.fetch_sub(v, o));
+loom_atomic!(
+    AtomicBool,
+    bool,
+    |s, v, o| add: { let _ = (s, v, o); panic!("fetch_add on a bool atomic is not a QEMU operation") },
+    sub: { let _ = (s, v, o); panic!("fetch_sub on a bool atomic is not a QEMU operation") }
+);
+super::stashed_lock!(LoomLock, Mutex<()>, MutexGuard);
+
+/// loom's `UnsafeCell`: concurrent unsynchronised accesses fail the model.
+pub struct LoomCell<T>(loom::cell::UnsafeCell<T>);
+
+// SAFETY: loom checks every access for causality; the cell is only shared
+// between loom model threads, which run one at a time on one OS thread.
+unsafe impl<T: Send> Sync for LoomCell<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for LoomCell<T> {}
+
+impl<T: Send + 'static> RawCell<T> for LoomCell<T> {
+    fn new(v: T) -> Self {
+        LoomCell(loom::cell::UnsafeCell::new(v))
+    }
+    fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        // SAFETY: loom's `with` reports a race instead of allowing one.
+        self.0.with(|p| f(unsafe { &*p }))
+    }
+    fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: as above.
+        self.0.with_mut(|p| f(unsafe { &mut *p }))
+    }
+}
+
+loom::thread_local! {
+    static CTX: RefCell<Option<Arc<ThreadCtx<LoomPlatform>>>> = RefCell::new(None);
+}
+
+/// The loom backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoomPlatform;
+
+impl Platform for LoomPlatform {
+    const NAME: &'static str = "loom";
+    const HAS_TIME: bool = false;
+    type AtomicU32 = LoomAtomic<AtomicU32>;
+    type AtomicU64 = LoomAtomic<AtomicU64>;
+    type AtomicBool = LoomAtomic<AtomicBool>;
+    type Lock = LoomLock;
+    type Cell<T: Send + 'static> = LoomCell<T>;
+    type Thread = loom::thread::Thread;
+    type Join = loom::thread::JoinHandle<()>;
+
+    fn spawn(name: String, f: Box<dyn FnOnce() + Send + 'static>) -> Self::Join {
+        loom::thread::Builder::new().name(name).spawn(f).expect("loom spawn (at most 5 threads including main)")
+    }
+    fn join(h: Self::Join) -> Result<(), Box<dyn Any + Send + 'static>> {
+        h.join()
+    }
+    fn current_thread() -> Self::Thread {
+        loom::thread::current()
+    }
+    fn park() {
+        loom::thread::park()
+    }
+    fn park_timeout(_: Duration) {
+        panic!("loom has no time: timed waits go through rcu_core::timer")
+    }
+    fn unpark(t: &Self::Thread) {
+        t.unpark()
+    }
+    fn fence(o: Ordering) {
+        loom::sync::atomic::fence(o)
+    }
+    fn yield_now() {
+        loom::thread::yield_now()
+    }
+    fn model_sleep() {}
+    fn explore() {
+        loom::explore()
+    }
+    fn ctx_slot<R>(f: impl FnOnce(&RefCell<Option<Arc<ThreadCtx<Self>>>>) -> R) -> R {
+        CTX.with(f)
+    }
+}

@@ -1,0 +1,351 @@
+//! Barrier sites: every fence and every ordered (non-relaxed) access of every
+//! model is a [`Site`] with a stable ID (`B<n>`), declared *at the call* with
+//! [`site!`](crate::site!) and collected in one link-time table ([`SITES`]).
+//!
+//! A run carries a [`MutationSet`]: "drop the fence at B12", "weaken B21 to
+//! Relaxed".  The primitives in [`crate::atomic`] consult it on every ordered
+//! operation, so a mutant is a run-time value, never an edited copy of code.
+//!
+//! Every site's `doc` follows the project's grammar (checked by
+//! [`Site::check_grammar`] and by the test suite):
+//!
+//! * `<what> before <what>. Pairs with B<n> in <fn>() [B<id>]` (more pairings
+//!   with `and B<m> in <fn>()`, extra duties as `Also orders …` sentences), or
+//! * `No barrier needed: <why> [B<id>]`.
+//!
+//! Sites of kinds that cannot be mutated (relaxed and plain accesses, locks,
+//! calls into QemuEvent) are documentation anchors: they exist so that every
+//! row of the spec's barrier table (§9.1) has an ID in the code.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+pub use linkme;
+
+use crate::platform::Ordering;
+
+/// A memory ordering that can be serialised (mirror of [`Ordering`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ord {
+    /// `Relaxed`.
+    Relaxed,
+    /// `Acquire`.
+    Acquire,
+    /// `Release`.
+    Release,
+    /// `AcqRel`.
+    AcqRel,
+    /// `SeqCst`.
+    SeqCst,
+}
+
+impl Ord {
+    /// The std ordering.
+    pub fn to_std(self) -> Ordering {
+        match self {
+            Ord::Relaxed => Ordering::Relaxed,
+            Ord::Acquire => Ordering::Acquire,
+            Ord::Release => Ordering::Release,
+            Ord::AcqRel => Ordering::AcqRel,
+            Ord::SeqCst => Ordering::SeqCst,
+        }
+    }
+
+    /// Lower-case name, as used in mutation strings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ord::Relaxed => "relaxed",
+            Ord::Acquire => "acquire",
+            Ord::Release => "release",
+            Ord::AcqRel => "acqrel",
+            Ord::SeqCst => "seqcst",
+        }
+    }
+
+    /// Parse a lower-case name.
+    pub fn parse(s: &str) -> Option<Ord> {
+        Some(match s {
+            "relaxed" => Ord::Relaxed,
+            "acquire" => Ord::Acquire,
+            "release" => Ord::Release,
+            "acqrel" => Ord::AcqRel,
+            "seqcst" => Ord::SeqCst,
+            _ => return None,
+        })
+    }
+}
+
+/// What a site is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "ordering", rename_all = "kebab-case")]
+pub enum SiteKind {
+    /// A fence (`smp_mb()`, `smp_mb_global()`, …).  Mutable: drop, weaken.
+    Fence(Ord),
+    /// An ordered load or store (`qatomic_load_acquire`, `qatomic_store_release`,
+    /// `qatomic_rcu_read/set`).  Mutable: drop (= Relaxed).
+    Access(Ord),
+    /// A read-modify-write (`qatomic_xchg`, `qatomic_cmpxchg`, `qatomic_fetch_*`).
+    /// Mutable: drop (= Relaxed), weaken.
+    Rmw(Ord),
+    /// A relaxed access (`qatomic_read` / `qatomic_set`): documentation only.
+    Relaxed,
+    /// A plain (non-atomic) C access: documentation only.
+    Plain,
+    /// A mutex operation: documentation only.
+    Lock,
+    /// A call into QemuEvent/QemuSemaphore, whose barriers are sites of their own.
+    Call,
+}
+
+impl SiteKind {
+    /// Whether a run may drop or weaken this site.
+    pub fn is_mutable(self) -> bool {
+        matches!(self, SiteKind::Fence(_) | SiteKind::Access(_) | SiteKind::Rmw(_))
+    }
+}
+
+/// One barrier site.  Declare with [`site!`](crate::site!) at the call.
+#[derive(Debug, Serialize)]
+pub struct Site {
+    /// Stable ID, `B<n>`.  The same ID names the same C statement in every
+    /// version that has it (e.g. B12 is `smp_mb_global()` in wait_for_readers()).
+    pub id: &'static str,
+    /// Kind and default ordering.
+    pub kind: SiteKind,
+    /// The C function that contains it (also the name of the Rust port).
+    pub func: &'static str,
+    /// The C counterpart: file:line and statement, for the blob the module ports.
+    pub c_ref: &'static str,
+    /// The barrier comment, in the project's grammar.
+    pub doc: &'static str,
+    /// Rust module path of the declaration (decides which versions have it).
+    pub module: &'static str,
+    /// Rust source file.
+    pub file: &'static str,
+    /// Rust source line.
+    pub line: u32,
+}
+
+/// Every site of every model, collected at link time.
+#[linkme::distributed_slice]
+pub static SITES: [Site];
+
+/// Declare a site at its call and evaluate to `&'static Site`.
+///
+/// ```ignore
+/// smp_mb_global::<P>(site!(B12, Fence(SeqCst), "wait_for_readers",
+///     "util/rcu.c:98 smp_mb_global()",
+///     "Stores to index->waiting before loads of index->ctr. Pairs with B6 in rcu_read_unlock() [B12]"));
+/// ```
+#[macro_export]
+macro_rules! site {
+    ($id:ident, $kind:ident $(($ord:ident))?, $func:literal, $c:literal, $doc:literal $(,)?) => {{
+        #[$crate::site::linkme::distributed_slice($crate::site::SITES)]
+        #[linkme(crate = $crate::site::linkme)]
+        static SITE: $crate::site::Site = $crate::site::Site {
+            id: stringify!($id),
+            kind: $crate::site::SiteKind::$kind $(($crate::site::Ord::$ord))?,
+            func: $func,
+            c_ref: $c,
+            doc: $doc,
+            module: module_path!(),
+            file: file!(),
+            line: line!(),
+        };
+        &SITE
+    }};
+}
+
+/// All sites declared in the given modules (exact module paths).
+pub fn sites_in(modules: &[&str]) -> Vec<&'static Site> {
+    let mut v: Vec<&'static Site> = SITES.iter().filter(|s| modules.contains(&s.module)).collect();
+    v.sort_by(|a, b| site_order(a.id, b.id).then(a.module.cmp(b.module)).then(a.line.cmp(&b.line)));
+    v
+}
+
+/// Order `B2` before `B10`.
+pub fn site_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let num = |s: &str| s.trim_start_matches('B').parse::<u32>().unwrap_or(u32::MAX);
+    num(a).cmp(&num(b)).then(a.cmp(b))
+}
+
+impl Site {
+    /// The mutations that make sense for this site, in the order `mutants` runs them.
+    pub fn mutations(&self) -> Vec<Mutation> {
+        match self.kind {
+            SiteKind::Fence(Ord::SeqCst) => vec![Mutation::Drop, Mutation::Weaken(Ord::AcqRel)],
+            SiteKind::Fence(_) => vec![Mutation::Drop],
+            SiteKind::Access(o) if o != Ord::Relaxed => vec![Mutation::Drop],
+            // loom treats a SeqCst RMW as AcqRel already, so weaken:acqrel would be
+            // a no-op by construction (checkers.md §0.1); the weaker ones are not.
+            SiteKind::Rmw(Ord::SeqCst) | SiteKind::Rmw(Ord::AcqRel) => {
+                vec![Mutation::Drop, Mutation::Weaken(Ord::Acquire), Mutation::Weaken(Ord::Release)]
+            }
+            SiteKind::Rmw(o) if o != Ord::Relaxed => vec![Mutation::Drop],
+            _ => vec![],
+        }
+    }
+
+    /// The ordering the backend sees for an access/RMW site under `m`.
+    pub fn access_ordering(&self, m: Option<Mutation>) -> Ordering {
+        let default = match self.kind {
+            SiteKind::Access(o) | SiteKind::Rmw(o) | SiteKind::Fence(o) => o,
+            _ => Ord::Relaxed,
+        };
+        match m {
+            None => default.to_std(),
+            Some(Mutation::Drop) => Ordering::Relaxed,
+            Some(Mutation::Weaken(o)) => o.to_std(),
+        }
+    }
+
+    /// Check the comment grammar.  `Err` says what is wrong.
+    pub fn check_grammar(&self) -> Result<(), String> {
+        let doc = self.doc.trim();
+        let tail = format!("[{}]", self.id);
+        if !doc.ends_with(&tail) {
+            return Err(format!("{}: comment must end with `{}`", self.id, tail));
+        }
+        if !self.id.starts_with('B') || self.id[1..].parse::<u32>().is_err() {
+            return Err(format!("{}: ID must be B<n>", self.id));
+        }
+        if let Some(rest) = doc.strip_prefix("No barrier needed:") {
+            if rest.trim().len() <= tail.len() + 3 {
+                return Err(format!("{}: `No barrier needed:` must say why", self.id));
+            }
+            if self.kind.is_mutable() && !matches!(self.kind, SiteKind::Rmw(_)) {
+                return Err(format!("{}: a fence or ordered access cannot say `No barrier needed`", self.id));
+            }
+            return Ok(());
+        }
+        let first = doc.split(". ").next().unwrap_or("");
+        if !first.contains(" before ") {
+            return Err(format!("{}: first sentence must be `<what> before <what>` (got `{}`)", self.id, first));
+        }
+        let pairs = self.pairs_with();
+        if pairs.is_empty() {
+            return Err(format!("{}: missing `Pairs with B<n> in <fn>()`", self.id));
+        }
+        Ok(())
+    }
+
+    /// The `(site, function)` pairs named by `Pairs with B<n> in <fn>()`
+    /// (and `and B<m> in <fn>()` continuations).
+    pub fn pairs_with(&self) -> Vec<(String, String)> {
+        let mut out = vec![];
+        let Some(idx) = self.doc.find("Pairs with ") else { return out };
+        let mut rest = &self.doc[idx + "Pairs with ".len()..];
+        loop {
+            let rest_t = rest.trim_start();
+            let id: String = rest_t.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            if !id.starts_with('B') {
+                break;
+            }
+            let after = &rest_t[id.len()..];
+            let Some(after) = after.strip_prefix(" in ") else { break };
+            let func: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let after_fn = &after[func.len()..];
+            if !after_fn.starts_with("()") {
+                break;
+            }
+            out.push((id, func));
+            rest = &after_fn[2..];
+            match rest.trim_start().strip_prefix("and ") {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+/// A change to one site for one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Mutation {
+    /// Remove the fence, or make the access Relaxed.
+    Drop,
+    /// Use a weaker ordering.
+    Weaken(Ord),
+}
+
+impl fmt::Display for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mutation::Drop => write!(f, "drop"),
+            Mutation::Weaken(o) => write!(f, "weaken:{}", o.name()),
+        }
+    }
+}
+
+impl Mutation {
+    /// Parse `drop` or `weaken:<ordering>`.
+    pub fn parse(s: &str) -> Result<Mutation, String> {
+        if s == "drop" {
+            return Ok(Mutation::Drop);
+        }
+        if let Some(o) = s.strip_prefix("weaken:") {
+            return Ord::parse(o)
+                .map(Mutation::Weaken)
+                .ok_or_else(|| format!("unknown ordering `{o}` (valid: relaxed, acquire, release, acqrel, seqcst)"));
+        }
+        Err(format!("unknown mutation `{s}` (valid: drop, weaken:<ordering>)"))
+    }
+}
+
+/// The set of mutations applied in one run, by site ID.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MutationSet(BTreeMap<&'static str, Mutation>);
+
+impl MutationSet {
+    /// No mutation.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// One mutation.
+    pub fn one(site: &'static str, m: Mutation) -> Self {
+        let mut s = Self::default();
+        s.0.insert(site, m);
+        s
+    }
+
+    /// Add a mutation.
+    pub fn insert(&mut self, site: &'static str, m: Mutation) {
+        self.0.insert(site, m);
+    }
+
+    /// The mutation of a site, if any.
+    pub fn get(&self, site: &str) -> Option<Mutation> {
+        if self.0.is_empty() {
+            return None;
+        }
+        self.0.get(site).copied()
+    }
+
+    /// Whether no site is mutated.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterate.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, Mutation)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+impl fmt::Display for MutationSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (k, v) in &self.0 {
+            if !first {
+                write!(f, ",")?;
+            }
+            first = false;
+            write!(f, "{k}:{v}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,583 @@
+//! `rcu-check`: the verdict matrix, the barrier-mutation matrix, readable
+//! counterexamples and exact replay for QEMU's RCU models.
+//!
+//! Run from the repository root as `cargo rcu-check …` (a cargo alias that
+//! builds in release mode).  With no arguments it prints the matrix.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use models::Version;
+use rcu_core::site::Site;
+use scenarios::catalog::{self, Scenario, Scope};
+use scenarios::cell::{self, CellSpec};
+use scenarios::harness::{Checker, Verdict};
+use scenarios::matrix::{self, MatrixOpts};
+use scenarios::mutants;
+use scenarios::render;
+
+#[derive(Parser)]
+#[command(
+    name = "rcu-check",
+    about = "Model-checked verdicts for QEMU's userspace RCU and the force_rcu rework",
+    long_about = "Model-checked verdicts for QEMU's userspace RCU (util/rcu.c) and the force-quiescent-state rework.\n\
+                  With no subcommand: the verdict matrix at the default bounds.",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Versions (with provenance), scenarios (with expected results), barrier sites.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run scenarios × versions and compare every cell with its expected result.
+    Matrix(MatrixArgs),
+    /// Drop / weaken every barrier site of each version and report what kills it.
+    Mutants {
+        /// Versions to mutate (default: all).
+        #[arg(long = "version", value_name = "V", value_parser = parse_version)]
+        versions: Vec<Version>,
+        /// Only these sites (default: all of the version's mutable sites).
+        #[arg(long = "site", value_name = "B<n>", value_parser = parse_site)]
+        sites: Vec<&'static str>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads (default: number of CPUs).
+        #[arg(long, value_name = "N", value_parser = parse_positive)]
+        jobs: Option<usize>,
+    },
+    /// Find the first (fewest-preemption) counterexample of a cell and print it
+    /// as a thread-column table, with the command that replays it.
+    Explain {
+        /// Version name.
+        #[arg(value_parser = parse_version)]
+        version: Version,
+        /// Scenario name.
+        #[arg(value_parser = parse_scenario)]
+        scenario: &'static Scenario,
+        /// Checker (default: the scenario's).
+        #[arg(long, value_parser = parse_checker)]
+        checker: Option<Checker>,
+        /// Largest loom preemption bound to try (default: the scenario's).
+        #[arg(long, value_name = "N", value_parser = parse_bound)]
+        preemptions: Option<usize>,
+        /// Apply mutations, e.g. `B12:drop` or `B21:weaken:relaxed` (comma-separated).
+        #[arg(long, value_name = "SITE:MUTATION")]
+        mutate: Option<String>,
+    },
+    /// Re-execute one recorded schedule and print its trace.
+    Replay {
+        /// The token printed by `explain` or `matrix --json`.
+        token: String,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct MatrixArgs {
+    /// Versions (columns; default: all).
+    #[arg(long = "version", value_name = "V", value_parser = parse_version)]
+    versions: Vec<Version>,
+    /// Scenarios (rows; default: all).
+    #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario)]
+    scenarios: Vec<&'static Scenario>,
+    /// Run every cell under this checker instead of the scenario's own.
+    #[arg(long, value_parser = parse_checker)]
+    checker: Option<Checker>,
+    /// loom preemption bound for every cell.
+    #[arg(long, value_name = "N", value_parser = parse_bound)]
+    preemptions: Option<usize>,
+    /// shuttle iterations (std: runs) for every cell.
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    iterations: Option<usize>,
+    /// Wall-clock budget per cell in seconds; an unfinished exploration is bounded-out.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    budget: Option<f64>,
+    /// Machine-readable output: {"cells": [...], "summary": {...}}.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    jobs: Option<usize>,
+    /// Skip producing replay tokens for violated cells.
+    #[arg(long)]
+    no_replay: bool,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+fn parse_scenario(s: &str) -> Result<&'static Scenario, String> {
+    catalog::find(s)
+}
+
+fn parse_checker(s: &str) -> Result<Checker, String> {
+    Checker::parse(s)
+}
+
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive integer")),
+    }
+}
+
+fn parse_bound(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n <= 10 => Ok(n),
+        _ => Err(format!("`{s}` is not a preemption bound (valid: 0 to 10)")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+fn parse_site(s: &str) -> Result<&'static str, String> {
+    rcu_core::site::SITES.iter().find(|x| x.id == s && x.kind.is_mutable()).map(|x| x.id).ok_or_else(|| {
+        let mut ids: Vec<&str> = rcu_core::site::SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
+        ids.sort_by(|a, b| rcu_core::site::site_order(a, b));
+        ids.dedup();
+        format!("unknown or non-mutable site `{s}` (valid: {})", ids.join(", "))
+    })
+}
+
+/// The terminal's stderr while the checker-noise filter is installed.
+static TERM: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+/// Write to the real stderr (bypassing the noise filter).
+fn term_write(s: &str) {
+    match TERM.get() {
+        Some(mut f) => {
+            let _ = f.write_all(s.as_bytes());
+            let _ = f.flush();
+        }
+        None => {
+            let mut e = std::io::stderr();
+            let _ = e.write_all(s.as_bytes());
+            let _ = e.flush();
+        }
+    }
+}
+
+/// One line on stderr, exit code 2.
+fn bad_input(msg: &str) -> ExitCode {
+    term_write(&format!("rcu-check: {msg}\n"));
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // clap's message, reduced to its first line ("error: …").
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
+            let first = first.trim_start_matches("error: ");
+            let hint = match e.kind() {
+                ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument => {
+                    " (valid subcommands: list, matrix, mutants, explain, replay; see --help)"
+                }
+                ErrorKind::MissingRequiredArgument => " (see --help)",
+                _ => "",
+            };
+            return bad_input(&format!("{first}{hint}"));
+        }
+    };
+    scenarios::harness::install_panic_hook();
+    let filter = match cli.cmd {
+        Some(Cmd::List { .. }) => None,
+        _ => scenarios::quiet::filter_stderr(),
+    };
+    if let Some(f) = &filter {
+        if let Ok(c) = f.orig().try_clone() {
+            let _ = TERM.set(c);
+        }
+    }
+    let code = run(cli);
+    if let Some(f) = filter {
+        f.finish();
+    }
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
+    match cli.cmd {
+        None => cmd_matrix(MatrixArgs::default()),
+        Some(Cmd::List { json }) => cmd_list(json),
+        Some(Cmd::Matrix(a)) => cmd_matrix(a),
+        Some(Cmd::Mutants { versions, sites, json, jobs }) => cmd_mutants(versions, sites, json, jobs),
+        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate }) => {
+            cmd_explain(version, scenario, checker, preemptions, mutate)
+        }
+        Some(Cmd::Replay { token }) => cmd_replay(&token),
+    }
+}
+
+/// Progress on a terminal, for runs longer than a moment.
+struct Progress {
+    on: bool,
+    start: Instant,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(json: bool) -> Progress {
+        Progress { on: !json && std::io::stderr().is_terminal(), start: Instant::now(), last: Mutex::new(None) }
+    }
+    fn update(&self, done: usize, total: usize, what: &str) {
+        if !self.on || self.start.elapsed().as_secs_f64() < 2.0 {
+            return;
+        }
+        let mut last = self.last.lock().unwrap();
+        if last.is_some_and(|l| l.elapsed().as_millis() < 200) && done < total {
+            return;
+        }
+        *last = Some(Instant::now());
+        let line: String =
+            format!("[{done}/{total}] {:.0}s  {what}", self.start.elapsed().as_secs_f64()).chars().take(150).collect();
+        term_write(&format!("\r\x1b[2K{line}"));
+    }
+    fn finish(&self) {
+        if self.on && self.last.lock().unwrap().is_some() {
+            term_write("\r\x1b[2K");
+        }
+    }
+}
+
+fn cmd_list(json: bool) -> ExitCode {
+    if json {
+        let v = serde_json::json!({
+            "versions": Version::ALL.iter().map(|v| serde_json::to_value(v.info()).unwrap()).collect::<Vec<_>>(),
+            "scenarios": catalog::all().iter().map(|s| scenario_json(s)).collect::<Vec<_>>(),
+            "sites": all_sites().iter().map(|(s, vs)| site_json(s, vs)).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+        return ExitCode::SUCCESS;
+    }
+    println!("VERSIONS");
+    for v in Version::ALL {
+        let i = v.info();
+        println!("  {:<19} {}", i.name, i.title);
+        println!("  {:<19} {}; based on {}", "", i.provenance, i.based_on);
+    }
+    println!("\nSCENARIOS (checker, default bound; expected result per version)");
+    for s in catalog::all() {
+        let b = CellSpec::new(s, Version::Master, s.checker);
+        println!("  {:<30} [{}] {}", s.name, matrix::bound_text(&b), s.summary);
+        println!("  {:<30} provenance: {}", "", s.provenance);
+        if s.scope == Scope::Primitive {
+            println!("  {:<30} primitive: {}", "", (s.expect)(Version::Master).label());
+        } else {
+            let exp: Vec<String> = Version::ALL.iter().map(|v| format!("{}={}", v, (s.expect)(*v).label())).collect();
+            println!("  {:<30} expect: {}", "", exp.join(", "));
+        }
+    }
+    println!("\nBARRIER SITES (ID, kind, Rust function @ file:line, C counterpart; versions)");
+    for (s, vs) in all_sites() {
+        let kind = match s.kind {
+            rcu_core::site::SiteKind::Fence(o) => format!("fence({})", o.name()),
+            rcu_core::site::SiteKind::Access(o) => format!("access({})", o.name()),
+            rcu_core::site::SiteKind::Rmw(o) => format!("rmw({})", o.name()),
+            k => format!("{k:?}").to_lowercase(),
+        };
+        println!(
+            "  {:<5} {:<16} {}() @ {}:{}  [{}]  {}",
+            s.id,
+            kind,
+            s.func,
+            s.file,
+            s.line,
+            if vs.is_empty() { "litmus/scenario".to_string() } else { vs.join(",") },
+            s.c_ref
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn all_sites() -> Vec<(&'static Site, Vec<&'static str>)> {
+    let mut v: Vec<&'static Site> = rcu_core::site::SITES.iter().collect();
+    v.sort_by(|a, b| rcu_core::site::site_order(a.id, b.id).then(a.module.cmp(b.module)).then(a.line.cmp(&b.line)));
+    v.into_iter()
+        .map(|s| {
+            let vs = Version::ALL
+                .iter()
+                .filter(|ver| ver.sites().iter().any(|x| std::ptr::eq(*x, s)))
+                .map(|ver| ver.name())
+                .collect();
+            (s, vs)
+        })
+        .collect()
+}
+
+fn site_json(s: &Site, vs: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.id, "kind": s.kind, "function": s.func, "c": s.c_ref, "comment": s.doc,
+        "module": s.module, "file": s.file, "line": s.line, "versions": vs,
+        "mutations": s.mutations().iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn scenario_json(s: &'static Scenario) -> serde_json::Value {
+    let b = CellSpec::new(s, Version::Master, s.checker);
+    serde_json::json!({
+        "name": s.name, "family": s.family, "provenance": s.provenance, "summary": s.summary,
+        "legend": s.legend, "property": s.property, "scope": s.scope, "checker": s.checker,
+        "preemption_bound": b.bounds.preemption_bound, "iterations": b.bounds.iterations,
+        "loom_threads": s.loom_threads,
+        "expected": if s.scope == Scope::Primitive {
+            serde_json::json!({"primitive": (s.expect)(Version::Master)})
+        } else {
+            serde_json::Value::Object(Version::ALL.iter().map(|v| (v.name().to_string(), serde_json::to_value((s.expect)(*v)).unwrap())).collect())
+        },
+        "windows": s.windows.iter().map(|w| w.what).collect::<Vec<_>>(),
+    })
+}
+
+fn cmd_matrix(a: MatrixArgs) -> ExitCode {
+    let mut o = MatrixOpts::default();
+    if !a.versions.is_empty() {
+        o.versions = a.versions.clone();
+    }
+    if !a.scenarios.is_empty() {
+        o.scenarios = a.scenarios.clone();
+    }
+    o.checker = a.checker;
+    o.preemptions = a.preemptions;
+    o.iterations = a.iterations;
+    o.budget_secs = a.budget;
+    if let Some(j) = a.jobs {
+        o.jobs = j;
+    }
+    o.replay = !a.no_replay;
+    #[cfg(not(feature = "loom"))]
+    if o.checker == Some(Checker::Loom)
+        || (o.checker.is_none() && o.scenarios.iter().any(|s| s.checker == Checker::Loom))
+    {
+        return bad_input("this rcu-check was built without the `loom` feature");
+    }
+    let specs = matrix::cells(&o);
+    let progress = Progress::new(a.json);
+    let results = matrix::run_cells(specs, o.jobs, &|d, n, r| {
+        progress.update(d, n, &format!("{} × {}: {}", r.spec.scenario.name, r.spec.version, r.outcome.verdict.label()))
+    });
+    progress.finish();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&matrix::render_json(&results)).unwrap());
+    } else {
+        print!("{}", matrix::render_text(&results, &o.versions));
+    }
+    if results.iter().all(|r| r.matches()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, jobs: Option<usize>) -> ExitCode {
+    let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
+    let js = mutants::justifications(mutants::PROOFS_MD);
+    let mut work = vec![];
+    for v in &versions {
+        for (s, m) in mutants::mutants_of(*v) {
+            if sites.is_empty() || sites.contains(&s.id) {
+                work.push((*v, s, m));
+            }
+        }
+    }
+    if work.is_empty() {
+        return bad_input("no mutable site of the selected versions matches --site");
+    }
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let progress = Progress::new(json);
+    let n = work.len();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<mutants::MutantResult>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|sc| {
+        for _ in 0..jobs.min(n) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let (v, s, m) = work[i];
+                let r = mutants::run_mutant(v, s, m, &js);
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress.update(d, n, &format!("{v} {} {}: {}", s.id, m, mutants::status_label(&r.status)));
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    progress.finish();
+    let results: Vec<mutants::MutantResult> = results.into_inner().unwrap().into_iter().flatten().collect();
+    let ttc: Vec<f64> = results
+        .iter()
+        .filter_map(|r| match r.status {
+            mutants::Status::Killed { seconds, .. } => Some(seconds),
+            _ => None,
+        })
+        .collect();
+    let mm = matrix::median_max(ttc.clone());
+    let count = |l: &str| results.iter().filter(|r| mutants::status_label(&r.status) == l).count();
+    if json {
+        let v = serde_json::json!({
+            "mutants": results.iter().map(mutants::mutant_json).collect::<Vec<_>>(),
+            "summary": {
+                "mutants": results.len(), "killed": count("killed"), "justified": count("justified"), "survived": count("survived"),
+                "time_to_counterexample": {"n": ttc.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap());
+    } else {
+        println!("{:<19} {:<5} {:<16} {:<10} detail", "version", "site", "mutation", "status");
+        for r in &results {
+            let detail = match &r.status {
+                mutants::Status::Killed { by, kind, seconds } => {
+                    format!("killed by {by} ({kind}) in {}", matrix::secs(*seconds))
+                }
+                mutants::Status::Justified(w) => format!("justified: {w}"),
+                mutants::Status::Survived => {
+                    format!("SURVIVED {} scenario(s): a gap (not justified in proofs.md)", r.tried.len())
+                }
+            };
+            println!(
+                "{:<19} {:<5} {:<16} {:<10} {detail}",
+                r.version.name(),
+                r.site.id,
+                r.mutation.to_string(),
+                mutants::status_label(&r.status)
+            );
+        }
+        println!(
+            "\n{} mutants: {} killed, {} justified survivors, {} unexplained survivors",
+            results.len(),
+            count("killed"),
+            count("justified"),
+            count("survived")
+        );
+        if let Some((m, x)) = mm {
+            println!(
+                "time to first counterexample over {} killed mutants: median {}, max {}",
+                ttc.len(),
+                matrix::secs(m),
+                matrix::secs(x)
+            );
+        }
+    }
+    if count("survived") == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_counterexample(r: &cell::CellResult) {
+    let s = r.spec.scenario;
+    println!("scenario   {} ({})", s.name, s.summary);
+    println!("version    {}", r.spec.version);
+    println!("checker    {}", matrix::bound_text(&r.spec));
+    if !r.spec.mutations.is_empty() {
+        println!("mutations  {}", r.spec.mutations);
+    }
+    match &r.outcome.verdict {
+        Verdict::Violated { kind, message } => println!("verdict    VIOLATED ({kind}): {message}"),
+        v => println!("verdict    {}", v.label()),
+    }
+    println!("found in   execution {} after {}", r.outcome.executions, matrix::secs(r.outcome.seconds));
+    println!("\nlegend\n{}\n", indent(s.legend));
+    print!("{}", render::thread_table(&r.outcome.trace, &r.outcome.threads, 46));
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {}", l.trim_start())).collect::<Vec<_>>().join("\n")
+}
+
+fn cmd_explain(
+    version: Version,
+    scenario: &'static Scenario,
+    checker: Option<Checker>,
+    preemptions: Option<usize>,
+    mutate: Option<String>,
+) -> ExitCode {
+    let mutations = match cell::parse_mutations(mutate.as_deref().unwrap_or("")) {
+        Ok(m) => m,
+        Err(e) => return bad_input(&e),
+    };
+    let checker = checker.unwrap_or(scenario.checker);
+    let base = CellSpec::new(scenario, version, checker);
+    let top = preemptions.unwrap_or(base.bounds.preemption_bound);
+    // Fewest preemptions first: the first bound that fails gives the shortest
+    // story (loom); shuttle: PCT depth 1, 2, 3.
+    let steps: Vec<usize> = match checker {
+        Checker::Loom => (0..=top).collect(),
+        Checker::Shuttle => vec![1, 2, 3],
+        Checker::Std => vec![0],
+    };
+    let mut last = None;
+    for k in steps {
+        let mut spec = base.clone();
+        spec.mutations = mutations.clone();
+        spec.capture = true;
+        spec.want_replay = true;
+        match checker {
+            Checker::Loom => spec.bounds.preemption_bound = k,
+            Checker::Shuttle => spec.bounds.pct_depth = k,
+            Checker::Std => {}
+        }
+        let r = cell::run_cell(&spec);
+        if matches!(r.outcome.verdict, Verdict::Violated { .. }) {
+            print_counterexample(&r);
+            match &r.replay {
+                Some(t) => println!("\nreplay: cargo rcu-check replay {t}"),
+                None => println!("\n(no replay token: {} runs cannot be replayed)", checker),
+            }
+            return ExitCode::SUCCESS;
+        }
+        last = Some(r);
+    }
+    let r = last.expect("at least one bound tried");
+    println!(
+        "{} × {}: {} — no counterexample within {} ({} executions, {}); nothing to explain",
+        scenario.name,
+        version,
+        r.outcome.verdict.label(),
+        matrix::bound_text(&r.spec),
+        r.outcome.executions,
+        matrix::secs(r.outcome.seconds)
+    );
+    ExitCode::SUCCESS
+}
+
+fn cmd_replay(token: &str) -> ExitCode {
+    match cell::replay(token) {
+        Err(e) => bad_input(&e),
+        Ok(r) => {
+            print_counterexample(&r);
+            if !matches!(r.outcome.verdict, Verdict::Violated { .. }) {
+                println!("\nthe recorded schedule no longer fails: the model or the scenario changed since the token was made");
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

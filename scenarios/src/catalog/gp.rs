@@ -1,0 +1,325 @@
+//! The grace-period guarantee and publish/subscribe.
+//!
+//! Objects are words: 0 = not yet initialised, a positive value = live,
+//! [`POISON`] = reclaimed.  The updater initialises a new object, publishes it
+//! with `qatomic_rcu_set()`, waits for a grace period (synchronize_rcu() or a
+//! call_rcu1() callback) and then reclaims the old one by storing POISON.  A
+//! reader that sees POISON inside its critical section has used freed memory;
+//! one that sees 0 subscribed to an unpublished object.
+//!
+//! Why a relaxed POISON store and not a loom `UnsafeCell` write: C11 gives no
+//! happens-before edge from the reader's `store_release(ctr, 0)` to the
+//! updater's *relaxed* load of `ctr`, so loom would flag the free as a data race
+//! in every version.  QEMU relies there on load→store ordering (no load
+//! buffering, like the LKMM's control dependency), which loom does not explore
+//! either; checking the *value* the reader observes loses nothing loom could find.
+
+use std::sync::Arc;
+
+use models::Version;
+use rcu_core::atomic::{qatomic_rcu_read, qatomic_rcu_set, qatomic_read, qatomic_set, QAtomic};
+use rcu_core::platform::Platform;
+use rcu_core::runtime::{GpMode, RunConfig};
+use rcu_core::site;
+
+use super::{cfg, util::Done, Exec, Expect, Scenario, Scope, Window};
+use crate::bodies;
+use crate::harness::Checker;
+
+/// The reclaimed value.
+pub const POISON: u32 = 0xdead;
+
+/// RCU-protected objects: `ptr` points to one of `data[..]`.
+pub struct Objs<P: Platform> {
+    ptr: QAtomic<P, u32>,
+    data: Vec<QAtomic<P, u32>>,
+}
+
+fn obj_name(v: u32) -> String {
+    ["A", "B", "C", "D"].get(v as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("obj{v}"))
+}
+
+impl<P: Platform> Objs<P> {
+    /// `n` objects; object 0 (A) is live and published.
+    pub fn new(n: u32) -> Arc<Self> {
+        let data = (0..n).map(|i| QAtomic::new(format!("{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
+        Arc::new(Objs { ptr: QAtomic::with_show("ptr", 0, obj_name), data })
+    }
+
+    /// Reader: `p = qatomic_rcu_read(&ptr)`.
+    pub fn rcu_dereference(&self) -> u32 {
+        qatomic_rcu_read(
+            &self.ptr,
+            site!(
+                B100,
+                Access(Acquire),
+                "reader",
+                "qatomic_rcu_read(&ptr) (scenario code)",
+                "Load of the pointer before the loads of the object it points to. Pairs with B101 in updater() [B100]"
+            ),
+        )
+    }
+
+    /// Reader: read the object; fail on freed or unpublished memory.
+    pub fn use_obj(&self, p: u32, who: &str) -> u32 {
+        let v = qatomic_read(&self.data[p as usize]);
+        if v == POISON {
+            panic!(
+                "[use-after-free] {who} read object {} inside its critical section after it was reclaimed",
+                obj_name(p)
+            );
+        }
+        if v == 0 {
+            panic!(
+                "[assertion] {who} read object {} before its initialisation was visible (publish/subscribe broken)",
+                obj_name(p)
+            );
+        }
+        v
+    }
+
+    /// Updater: initialise object `i` and publish it.
+    pub fn publish(&self, i: u32) {
+        qatomic_set(&self.data[i as usize], 1);
+        qatomic_rcu_set(
+            &self.ptr,
+            i,
+            site!(B101, Access(Release), "updater", "qatomic_rcu_set(&ptr, new) (scenario code)",
+            "Initialisation of the new object before the store that publishes it. Pairs with B100 in reader() [B101]"),
+        );
+    }
+
+    /// Updater: reclaim object `i`.
+    pub fn free(&self, i: u32) {
+        qatomic_set(&self.data[i as usize], POISON);
+    }
+}
+
+/// The reader thread.  It registers during the set-up and stays registered
+/// (like a long-lived QEMU thread), so that registration, the registry
+/// family's subject, does not race with the grace periods checked here; its
+/// critical section starts once exploration does.
+fn reader_thread<P: Platform>(
+    x: &Exec<P>,
+    rcu: &Arc<models::Rcu<P>>,
+    objs: &Arc<Objs<P>>,
+    nested: bool,
+) -> rcu_core::runtime::QemuThread<P> {
+    let ready = Done::<P>::new("reader_registered");
+    let go = Done::<P>::new("go");
+    let (rcu2, objs2, obs, ready2, go2) = (rcu.clone(), objs.clone(), x.obs.clone(), ready.clone(), go.clone());
+    let t = x.spawn("reader", move || {
+        rcu2.rcu_register_thread();
+        ready2.hit();
+        go2.wait_for(1, "reader waits for the set-up to end");
+        reader_cs(&rcu2, &objs2, &obs, nested);
+    });
+    ready.wait_for(1, "updater waits for the reader to register");
+    x.setup_done();
+    go.hit();
+    t
+}
+
+fn reader_cs<P: Platform>(rcu: &models::Rcu<P>, objs: &Objs<P>, obs: &crate::harness::Obs, nested: bool) {
+    rcu.rcu_read_lock();
+    if nested {
+        rcu.rcu_read_lock();
+    }
+    let p = objs.rcu_dereference();
+    objs.use_obj(p, "reader");
+    if nested {
+        rcu.rcu_read_unlock();
+        // Still inside the outer critical section: the object must stay live.
+        objs.use_obj(p, "reader (outer section)");
+    }
+    rcu.rcu_read_unlock();
+    obs.add(if p == 0 { "reader_saw_old" } else { "reader_saw_new" }, 1);
+}
+
+/// RCU+sync+read / RCU+sync+free, with synchronize_rcu().
+fn gp_sync_read<P: Platform>(x: &Exec<P>) {
+    gp_sync_common(x, false)
+}
+
+/// The same with the reader's section nested twice.
+fn gp_nested_read<P: Platform>(x: &Exec<P>) {
+    gp_sync_common(x, true)
+}
+
+fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::new(2);
+    let reader = reader_thread(x, &rcu, &objs, nested);
+    // updater: replace A by B, wait for a grace period, free A.
+    objs.publish(1);
+    rcu.synchronize_rcu();
+    objs.free(0);
+    reader.join();
+    x.finish(&rcu);
+}
+
+/// The same with call_rcu1(): the callback frees A.
+fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::new(2);
+    let reader = reader_thread(x, &rcu, &objs, false);
+    objs.publish(1);
+    let freed = Done::<P>::new("freed");
+    let (objs3, freed2) = (objs.clone(), freed.clone());
+    let a = rcu.c().alloc_head("A.rcu");
+    rcu.call_rcu1(a, move || {
+        objs3.free(0);
+        freed2.hit();
+    });
+    freed.wait_for(1, "waiting for A's call_rcu callback");
+    reader.join();
+    x.finish(&rcu);
+}
+
+/// Two grace periods and a reader whose `rcu_gp_ctr` snapshot is stale: the
+/// classic counter-wrap race, reachable with a 2-bit counter.
+fn gp_counter_wrap<P: Platform>(x: &Exec<P>) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::new(3);
+    let reader = reader_thread(x, &rcu, &objs, false);
+    // A -> B, GP 1, free A; B -> C, GP 2, free B.
+    objs.publish(1);
+    rcu.synchronize_rcu();
+    objs.free(0);
+    objs.publish(2);
+    rcu.synchronize_rcu();
+    objs.free(1);
+    reader.join();
+    x.finish(&rcu);
+}
+
+fn narrow_single_flip(v: Version, c: &mut RunConfig) {
+    cfg::standard(v, c);
+    c.gp_mode = GpMode::Increment { bits: 2 };
+}
+
+fn narrow_two_phase(v: Version, c: &mut RunConfig) {
+    cfg::standard(v, c);
+    c.gp_mode = GpMode::TwoPhase;
+}
+
+fn all_hold(_: Version) -> Expect {
+    Expect::Holds
+}
+
+fn wrap_breaks(_: Version) -> Expect {
+    Expect::Violated {
+        kind: "use-after-free",
+        why: "with one parity flip per grace period a reader's stale snapshot equals rcu_gp_ctr again after two grace periods, so the second one does not wait for it",
+    }
+}
+
+const SAW_OLD: Window = Window {
+    what: "a reader read the old object inside its critical section",
+    reached: |s| s.get("reader_saw_old") > 0,
+};
+const SAW_NEW: Window = Window { what: "a reader read the new object", reached: |s| s.get("reader_saw_new") > 0 };
+const GP_WAITED: Window = Window {
+    what: "the grace period found the reader inside its critical section",
+    reached: |s| s.get("gp_saw_reader") > 0,
+};
+
+/// The family.
+pub static SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        name: "gp_sync_read",
+        family: "grace-period",
+        provenance: "QEMU rcu.c synchronize_rcu() contract; LKMM RCU+sync+read / RCU+sync+free; tests/unit/rcutorture.c",
+        summary: "a read-side critical section that began before synchronize_rcu() never sees the reclaimed object",
+        legend: "reader:  rcu_read_lock; p = rcu_read(ptr); use(*p); rcu_read_unlock\n\
+                 updater: init B; rcu_set(ptr, B); synchronize_rcu(); free(A)",
+        property: "the reader never reads POISON (use-after-free) nor an uninitialised object",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        configure: cfg::standard,
+        expect: all_hold,
+        windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_sync_read),
+    },
+    Scenario {
+        name: "gp_call_rcu_read",
+        family: "grace-period",
+        provenance: "QEMU call_rcu1() contract (include/qemu/rcu.h); tests/unit/test-rcu-list.c",
+        summary: "a read-side critical section that began before call_rcu1() never sees the object its callback reclaims",
+        legend: "reader:   rcu_read_lock; p = rcu_read(ptr); use(*p); rcu_read_unlock\n\
+                 updater:  init B; rcu_set(ptr, B); call_rcu1(A.rcu, free A); wait for the callback\n\
+                 call_rcu: grace period; free(A)",
+        property: "the reader never reads POISON nor an uninitialised object; the callback runs",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        configure: cfg::standard,
+        expect: all_hold,
+        windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_call_rcu_read),
+    },
+    Scenario {
+        name: "gp_nested_read",
+        family: "grace-period",
+        provenance: "d62cb4f2fd (2015) read-side nesting; include/qemu/rcu.h depth",
+        summary: "only the outermost rcu_read_unlock() ends the critical section",
+        legend: "reader:  lock; lock; p = rcu_read(ptr); use(*p); unlock; use(*p); unlock\n\
+                 updater: init B; rcu_set(ptr, B); synchronize_rcu(); free(A)",
+        property: "the reader never reads POISON between the inner and the outer unlock",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        configure: cfg::standard,
+        expect: all_hold,
+        windows: &[SAW_OLD, GP_WAITED],
+        bodies: bodies!(gp_nested_read),
+    },
+    Scenario {
+        name: "gp_counter_wrap_single_flip",
+        family: "grace-period",
+        provenance: "rcu.c:158-170 and the urcu two-phase argument (spec §3.3); counter narrowed to 2 bits",
+        summary: "a 2-bit rcu_gp_ctr advanced once per grace period (one parity flip) lets a stale reader snapshot look current",
+        legend: "reader:  [load rcu_gp_ctr = 1] … (preempted) … ctr = 1; fence; p = rcu_read(ptr) = B; use(*p)\n\
+                 updater: rcu_set(ptr, B); GP1 (ctr 1→3, reader not yet in); free(A); rcu_set(ptr, C);\n\
+                 \x20        GP2 (ctr 3→1 == reader's stale 1: looks new); free(B)",
+        property: "the reader never reads POISON",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 3,
+        bound_overrides: &[(Version::Seed, 2), (Version::V3, 2)],
+        shuttle_iterations: 4000,
+        configure: narrow_single_flip,
+        expect: wrap_breaks,
+        windows: &[SAW_NEW],
+        bodies: bodies!(gp_counter_wrap),
+    },
+    Scenario {
+        name: "gp_counter_wrap_two_phase",
+        family: "grace-period",
+        provenance: "rcu.c:158-166 sizeof(rcu_gp_ctr) < 8 path (spec §3.3)",
+        summary: "the 32-bit two-phase parity flip catches the stale reader of the single-flip case",
+        legend: "as gp_counter_wrap_single_flip, with each grace period = flip; wait; flip; wait",
+        property: "the reader never reads POISON",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[(Version::Seed, 1), (Version::V3, 1)],
+        shuttle_iterations: 4000,
+        configure: narrow_two_phase,
+        expect: all_hold,
+        windows: &[SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_counter_wrap),
+    },
+];

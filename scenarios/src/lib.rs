@@ -1,0 +1,19 @@
+//! # scenarios: the interleavings and guarantees, the checkers, and rcu-check
+//!
+//! * [`harness`]: run one program under loom, shuttle or std; classify, time
+//!   and replay failures;
+//! * [`capture`] and [`render`]: counterexamples as thread-column tables;
+//! * [`catalog`]: the scenario library (one family per module);
+//! * [`cell`]: one scenario × version × checker, with its expectation;
+//! * the `rcu-check` binary (src/bin/rcu-check.rs).
+#![allow(clippy::disallowed_types)]
+
+pub mod capture;
+pub mod catalog;
+pub mod cell;
+pub mod harness;
+pub mod litmus;
+pub mod matrix;
+pub mod mutants;
+pub mod quiet;
+pub mod render;

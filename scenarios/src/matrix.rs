@@ -1,0 +1,324 @@
+//! The verdict matrix: scenarios × versions, each cell checked against its
+//! expectation; text and JSON renderings; the summary.
+#![allow(clippy::disallowed_types)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use models::Version;
+use serde_json::{json, Value};
+
+use crate::catalog::{self, Expect, Scenario, Scope};
+use crate::cell::{run_cell, CellResult, CellSpec};
+use crate::harness::{Checker, Verdict};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct MatrixOpts {
+    /// Versions (columns).
+    pub versions: Vec<Version>,
+    /// Scenarios (rows).
+    pub scenarios: Vec<&'static Scenario>,
+    /// Override every scenario's default checker.
+    pub checker: Option<Checker>,
+    /// Override loom preemption bounds.
+    pub preemptions: Option<usize>,
+    /// Override shuttle iterations / std runs.
+    pub iterations: Option<usize>,
+    /// Per-cell wall-clock budget (loom/shuttle), seconds.
+    pub budget_secs: Option<f64>,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Produce replay tokens for violated cells.
+    pub replay: bool,
+}
+
+impl Default for MatrixOpts {
+    fn default() -> Self {
+        MatrixOpts {
+            versions: Version::ALL.to_vec(),
+            scenarios: catalog::all(),
+            checker: None,
+            preemptions: None,
+            iterations: None,
+            budget_secs: None,
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            replay: true,
+        }
+    }
+}
+
+/// The cells of a matrix, in display order.  Primitive scenarios get one
+/// cell (they do not depend on the version).
+pub fn cells(o: &MatrixOpts) -> Vec<CellSpec> {
+    let mut v = vec![];
+    for s in &o.scenarios {
+        let versions: Vec<Version> =
+            if s.scope == Scope::Primitive { vec![Version::Master] } else { o.versions.clone() };
+        for ver in versions {
+            let mut spec = CellSpec::new(s, ver, o.checker.unwrap_or(s.checker));
+            if let Some(p) = o.preemptions {
+                spec.bounds.preemption_bound = p;
+            }
+            if let Some(i) = o.iterations {
+                spec.bounds.iterations = i;
+            }
+            if let Some(b) = o.budget_secs {
+                spec.bounds.budget_secs = b;
+            }
+            spec.want_replay = o.replay;
+            v.push(spec);
+        }
+    }
+    v
+}
+
+/// Run cells on `jobs` workers; `progress(done, total, cell)` after each one.
+pub fn run_cells(
+    specs: Vec<CellSpec>,
+    jobs: usize,
+    progress: &(dyn Fn(usize, usize, &CellResult) + Sync),
+) -> Vec<CellResult> {
+    let n = specs.len();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CellResult>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = run_cell(&specs[i]);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(d, n, &r);
+                results.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("every cell ran")).collect()
+}
+
+/// Median and maximum of a list of seconds.
+pub fn median_max(mut xs: Vec<f64>) -> Option<(f64, f64)> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let m = if xs.len() % 2 == 1 { xs[xs.len() / 2] } else { (xs[xs.len() / 2 - 1] + xs[xs.len() / 2]) / 2.0 };
+    Some((m, *xs.last().unwrap()))
+}
+
+/// The cell text: `holds 1.2s`, `VIOLATED(deadlock) 0.1s`, `bounded-out 60s`.
+pub fn cell_text(r: &CellResult) -> String {
+    let v = match &r.outcome.verdict {
+        Verdict::Holds => "holds".to_string(),
+        Verdict::Violated { kind, .. } => format!("VIOLATED({kind})"),
+        Verdict::BoundedOut { .. } => "bounded-out".to_string(),
+    };
+    let mark = if r.matches() { "" } else { " *" };
+    let bound = if r.spec.checker == Checker::Loom && r.spec.bounds.preemption_bound != r.spec.scenario.preemption_bound
+    {
+        format!(" pb{}", r.spec.bounds.preemption_bound)
+    } else {
+        String::new()
+    };
+    format!("{v} {}{bound}{mark}", secs(r.outcome.seconds))
+}
+
+/// `0.4s`, `12s`.
+pub fn secs(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{s:.0}s")
+    }
+}
+
+/// The bound a cell ran with, for display.
+pub fn bound_text(spec: &CellSpec) -> String {
+    match spec.checker {
+        Checker::Loom => format!("loom pb={}", spec.bounds.preemption_bound),
+        Checker::Shuttle => format!("shuttle pct{}x{}", spec.bounds.pct_depth, spec.bounds.iterations),
+        Checker::Std => format!("std x{}", spec.bounds.iterations),
+    }
+}
+
+/// The text matrix: one row per scenario, one column per version, then the
+/// mismatches, then the summary.
+pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
+    let mut rows: Vec<(&'static Scenario, Vec<Option<&CellResult>>)> = vec![];
+    for r in results {
+        let s = r.spec.scenario;
+        let idx = match rows.iter().position(|(x, _)| x.name == s.name) {
+            Some(i) => i,
+            None => {
+                rows.push((s, vec![None; versions.len()]));
+                rows.len() - 1
+            }
+        };
+        if s.scope == Scope::Primitive {
+            rows[idx].1[0] = Some(r);
+        } else if let Some(c) = versions.iter().position(|v| *v == r.spec.version) {
+            rows[idx].1[c] = Some(r);
+        }
+    }
+    let name_w = rows.iter().map(|(s, _)| s.name.len()).max().unwrap_or(8).max(8);
+    let bound_w = results.iter().map(|r| bound_text(&r.spec).len()).max().unwrap_or(5).max(5);
+    let col_w = results.iter().map(|r| cell_text(r).len()).max().unwrap_or(8).max(18);
+    let mut out = String::new();
+    out.push_str(&format!("{:<name_w$}  {:<bound_w$}", "scenario", "bound"));
+    for v in versions {
+        out.push_str(&format!("  {:<col_w$}", v.name()));
+    }
+    out.push('\n');
+    out.push_str(&format!("{}  {}", "-".repeat(name_w), "-".repeat(bound_w)));
+    for _ in versions {
+        out.push_str(&format!("  {}", "-".repeat(col_w)));
+    }
+    out.push('\n');
+    for (s, cs) in &rows {
+        let bound = cs.iter().flatten().next().map(|r| bound_text(&r.spec)).unwrap_or_default();
+        out.push_str(&format!("{:<name_w$}  {:<bound_w$}", s.name, bound));
+        for (i, c) in cs.iter().enumerate() {
+            let t = match c {
+                Some(r) => cell_text(r),
+                None if s.scope == Scope::Primitive && i > 0 => "(primitive)".into(),
+                None => "-".into(),
+            };
+            out.push_str(&format!("  {:<col_w$}", t));
+        }
+        out.push('\n');
+    }
+    out = out.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n") + "\n";
+
+    let mism: Vec<&CellResult> = results.iter().filter(|r| !r.matches()).collect();
+    if !mism.is_empty() {
+        out.push_str("\n* differs from the expected result:\n");
+        for r in &mism {
+            out.push_str(&format!(
+                "  {} × {}: expected {}, got {}",
+                r.spec.scenario.name,
+                r.spec.version,
+                r.expected.label(),
+                r.outcome.verdict.label()
+            ));
+            match &r.outcome.verdict {
+                Verdict::Violated { kind, message } => out.push_str(&format!(" ({kind}): {message}")),
+                Verdict::BoundedOut { reason } => out.push_str(&format!(": {reason}")),
+                Verdict::Holds => {
+                    let missed = r.missed_windows();
+                    if !missed.is_empty() {
+                        out.push_str(&format!(" but the window was never reached: {}", missed.join("; ")));
+                    }
+                }
+            }
+            out.push('\n');
+        }
+    }
+    let unlocked: Vec<&CellResult> = results
+        .iter()
+        .filter(|r| r.outcome.stats.get("unlocked_access") > 0 && matches!(r.outcome.verdict, Verdict::Holds))
+        .collect();
+    if !unlocked.is_empty() {
+        out.push_str("\nnote: these cells hold their own property but accessed the registry without rcu_registry_lock (counted, see register_during_forced_gp):\n");
+        for r in unlocked {
+            out.push_str(&format!("  {} × {}\n", r.spec.scenario.name, r.spec.version));
+        }
+    }
+    out.push('\n');
+    out.push_str(&summary_text(results));
+    out
+}
+
+/// The summary: counts and time to the first counterexample.
+pub fn summary_json(results: &[CellResult]) -> Value {
+    let count = |f: &dyn Fn(&CellResult) -> bool| results.iter().filter(|r| f(r)).count();
+    let ttc: Vec<f64> = results
+        .iter()
+        .filter(|r| matches!(r.outcome.verdict, Verdict::Violated { .. }))
+        .map(|r| r.outcome.seconds)
+        .collect();
+    let mm = median_max(ttc.clone());
+    json!({
+        "cells": results.len(),
+        "matching": count(&|r| r.matches()),
+        "mismatching": count(&|r| !r.matches()),
+        "holds": count(&|r| matches!(r.outcome.verdict, Verdict::Holds)),
+        "violated": count(&|r| matches!(r.outcome.verdict, Verdict::Violated { .. })),
+        "bounded_out": count(&|r| matches!(r.outcome.verdict, Verdict::BoundedOut { .. })),
+        "time_to_counterexample": {
+            "n": ttc.len(),
+            "median_seconds": mm.map(|m| m.0),
+            "max_seconds": mm.map(|m| m.1),
+        },
+        "total_cell_seconds": results.iter().map(|r| r.outcome.seconds).sum::<f64>(),
+    })
+}
+
+fn summary_text(results: &[CellResult]) -> String {
+    let s = summary_json(results);
+    let ttc = &s["time_to_counterexample"];
+    let mut out = format!(
+        "{} cells: {} as expected, {} differ; {} hold, {} violated, {} bounded-out\n",
+        s["cells"], s["matching"], s["mismatching"], s["holds"], s["violated"], s["bounded_out"]
+    );
+    if let (Some(m), Some(x)) = (ttc["median_seconds"].as_f64(), ttc["max_seconds"].as_f64()) {
+        out.push_str(&format!(
+            "time to first counterexample over {} violated cells: median {}, max {}\n",
+            ttc["n"],
+            secs(m),
+            secs(x)
+        ));
+    }
+    out.push_str(
+        "\"holds\" means no counterexample within the stated bound (loom: preemption bound; shuttle: iterations), never \"verified\"; see proofs.md for what each checker cannot see.\n",
+    );
+    out
+}
+
+/// One cell as JSON (the stable schema of `matrix --json`).
+pub fn cell_json(r: &CellResult) -> Value {
+    let (kind, message) = match &r.outcome.verdict {
+        Verdict::Violated { kind, message } => (Some(kind.clone()), Some(message.clone())),
+        Verdict::BoundedOut { reason } => (None, Some(reason.clone())),
+        Verdict::Holds => (None, None),
+    };
+    let expected = match r.expected {
+        Expect::Holds => json!("holds"),
+        Expect::Violated { .. } => json!("violated"),
+    };
+    let expected_kind = match r.expected {
+        Expect::Violated { kind, .. } => json!(kind),
+        Expect::Holds => Value::Null,
+    };
+    json!({
+        "version": if r.spec.scenario.scope == Scope::Primitive { Value::Null } else { json!(r.spec.version.name()) },
+        "scenario": r.spec.scenario.name,
+        "family": r.spec.scenario.family,
+        "checker": r.spec.checker.name(),
+        "verdict": r.outcome.verdict.label(),
+        "kind": kind,
+        "message": message,
+        "expected": expected,
+        "expected_kind": expected_kind,
+        "matches_expected": r.matches(),
+        "executions": r.outcome.executions,
+        "seconds": r.outcome.seconds,
+        "preemption_bound": if r.spec.checker == Checker::Loom { json!(r.spec.bounds.preemption_bound) } else { Value::Null },
+        "iterations": if r.spec.checker == Checker::Loom { Value::Null } else { json!(r.spec.bounds.iterations) },
+        "complete": r.outcome.complete,
+        "replay": r.replay,
+        "windows": r.windows.iter().map(|(w, ok)| json!({"what": w, "reached": ok})).collect::<Vec<_>>(),
+        "metrics": r.outcome.stats.probes.iter().chain(r.outcome.stats.obs.iter()).map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// `{"cells": [...], "summary": {...}}`.
+pub fn render_json(results: &[CellResult]) -> Value {
+    json!({
+        "cells": results.iter().map(cell_json).collect::<Vec<_>>(),
+        "summary": summary_json(results),
+    })
+}
