@@ -1,32 +1,50 @@
 //! Futex emulation (`qemu_futex_wait` / `qemu_futex_timedwait` /
-//! `qemu_futex_wake_all`, include/qemu/futex.h) over per-thread park/unpark.
+//! `qemu_futex_wake_all`, include/qemu/futex.h) over per-thread parkers,
+//! following the Linux kernel's own protocol (kernel/futex/waitwake.c):
 //!
-//! The kernel's contract, which this reproduces: FUTEX_WAIT compares the word
-//! with the expected value and queues the caller *atomically* with respect to
-//! FUTEX_WAKE; a waker that changed the word before calling wake either makes
-//! the waiter see the new value or finds it queued.  The kernel gets this from
-//! its barriers (A)/(B) and the hash-bucket lock (kernel/futex/waitwake.c);
-//! here the bucket lock is a backend mutex, which is at least as strong.  So a
-//! missing QEMU barrier *around* the futex call (e.g. `smp_mb__after_rmw()`
-//! after the xchg in qemu_event_set) cannot be seen here either, exactly as
-//! on Linux: see the justified survivors in proofs.md.
+//! ```text
+//! waiter (FUTEX_WAIT)                 waker (caller changed the word, then FUTEX_WAKE)
+//! enqueue self          (waiters++)   smp_mb()                          (B)
+//! smp_mb()              (A)           if waiters queued: wake them
+//! if *word != val: dequeue, return
+//! sleep
+//! ```
 //!
-//! A waiter may return without a wake-up: under std and shuttle `park()` can
-//! return spuriously, and under every backend a stale unpark token (e.g. from a
-//! timer that fired for an earlier wait) ends the next park early.  QEMU's
-//! loops must (and do, since 6e2d11bf04) re-check.  loom's park never wakes
-//! spuriously (loom#1), so only std/shuttle exercise that path.
+//! (A) and (B) make it a store-buffering pair: either the waiter sees the new
+//! word, or the waker sees the waiter queued.  Here they are real
+//! `fence(SeqCst)` (loom models them), the queue itself is bookkeeping the
+//! checkers do not explore (it is the kernel's hash bucket, serialised by its
+//! lock), and sleeping is a per-thread parker.  No loom `Mutex` is involved:
+//! loom's mutex joins its global sequentially-consistent order on every lock
+//! and unlock, which would be far stronger than the kernel.
+//!
+//! Because the kernel's (B) barrier exists, a missing QEMU barrier between
+//! the word's change and the wake (`smp_mb__after_rmw()` B42 in
+//! qemu_event_set) cannot be seen here either, exactly as on Linux: see the
+//! justified survivors in proofs.md.
+//!
+//! A waiter may return without a wake-up (spuriously under std and shuttle,
+//! or by a stale unpark from an earlier wait); QEMU's loops must (and, since
+//! 6e2d11bf04, do) re-check.
+#![allow(clippy::disallowed_types)]
 
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::platform::{Platform, RawCell, RawLock};
+use crate::platform::{Ordering, Platform};
 use crate::runtime::{current, unpark, ThreadCtx, Timeouts};
 
-/// A wait queue: the emulated futex hash bucket (also used by QemuCond).
+/// A wait queue: the emulated futex hash bucket (also used by QemuCond and
+/// QemuMutex's contended path).
 pub struct WaitQueue<P: Platform> {
-    lock: P::Lock,
-    waiters: P::Cell<Vec<Arc<ThreadCtx<P>>>>,
+    waiters: Mutex<Vec<Arc<ThreadCtx<P>>>>,
+}
+
+impl<P: Platform> fmt::Debug for WaitQueue<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WaitQueue({} waiting)", self.waiters.lock().unwrap().len())
+    }
 }
 
 /// How a wait ended.
@@ -36,7 +54,7 @@ pub enum WaitResult {
     Mismatch,
     /// Woken by a wake call.
     Woken,
-    /// Returned without a wake (spurious, or a stale unpark token).
+    /// Returned without a wake (spurious, or a stale unpark).
     Spurious,
     /// The timeout fired (ETIMEDOUT).
     TimedOut,
@@ -51,11 +69,12 @@ impl<P: Platform> Default for WaitQueue<P> {
 impl<P: Platform> WaitQueue<P> {
     /// An empty queue.
     pub fn new() -> Self {
-        WaitQueue { lock: P::Lock::new(), waiters: P::Cell::new(Vec::new()) }
+        WaitQueue { waiters: Mutex::new(Vec::new()) }
     }
 
-    /// Queue the caller if `still_expected()` holds (checked under the bucket
-    /// lock), release `before_sleep` (e.g. the cond's mutex) and sleep.
+    /// Queue the caller, then (after the kernel barrier (A)) check
+    /// `still_expected()`; if it holds, release `before_sleep` (e.g. the cond's
+    /// mutex) and sleep.
     ///
     /// `timeout_ms`: `None` waits forever; `Some(ms)` can time out (std: the
     /// clock; loom/shuttle: the run's timer thread, at any point; never with
@@ -69,18 +88,17 @@ impl<P: Platform> WaitQueue<P> {
     ) -> WaitResult {
         let me = current::<P>();
         let timed = timeout_ms.is_some() && me.rt.cfg.timeouts == Timeouts::Fire;
-        self.lock.lock();
+        self.waiters.lock().unwrap().push(me.clone());
+        // Kernel barrier (A): queued before the word is read.
+        P::fence(Ordering::SeqCst);
         if !still_expected() {
-            self.lock.unlock();
+            self.dequeue(&me);
             me.drop_hint();
             before_sleep();
             return WaitResult::Mismatch;
         }
-        me.mark_parking();
-        self.waiters.with_mut(|w| w.push(me.clone()));
         let armed = timed && !P::HAS_TIME && me.rt.timer.arm(&me);
         me.set_blocked(if timed { format!("{what} (timed)") } else { what.to_string() });
-        self.lock.unlock();
         before_sleep();
 
         let mut timed_out = false;
@@ -92,12 +110,11 @@ impl<P: Platform> WaitQueue<P> {
                     timed_out = true;
                     break;
                 }
-                P::park_timeout(deadline - now);
+                crate::platform::RawParker::park_timeout(&me.parker, deadline - now);
                 if !self.is_queued(&me) {
                     break;
                 }
             }
-            me.unmark_parking();
         } else {
             me.park();
         }
@@ -117,36 +134,39 @@ impl<P: Platform> WaitQueue<P> {
     }
 
     fn is_queued(&self, me: &Arc<ThreadCtx<P>>) -> bool {
-        self.lock.lock();
-        let q = self.waiters.with(|w| w.iter().any(|t| t.id == me.id));
-        self.lock.unlock();
-        q
+        self.waiters.lock().unwrap().iter().any(|t| t.id == me.id)
     }
 
     /// Remove the caller if still queued; true if it was.
     fn dequeue(&self, me: &Arc<ThreadCtx<P>>) -> bool {
-        self.lock.lock();
-        let q = self.waiters.with_mut(|w| match w.iter().position(|t| t.id == me.id) {
+        let mut w = self.waiters.lock().unwrap();
+        match w.iter().position(|t| t.id == me.id) {
             Some(i) => {
                 w.remove(i);
                 true
             }
             None => false,
-        });
-        self.lock.unlock();
-        q
+        }
     }
 
     /// Wake up to `n` waiters, oldest first.  Returns how many were woken.
     pub fn wake(&self, n: usize) -> usize {
-        self.lock.lock();
-        let woken: Vec<Arc<ThreadCtx<P>>> = self.waiters.with_mut(|w| {
+        // Kernel barrier (B): the caller's change of the word before the
+        // look at the queue.
+        P::fence(Ordering::SeqCst);
+        let woken: Vec<Arc<ThreadCtx<P>>> = {
+            let mut w = self.waiters.lock().unwrap();
             let k = n.min(w.len());
             w.drain(..k).collect()
-        });
-        self.lock.unlock();
+        };
         for t in &woken {
             unpark(t);
+        }
+        if let Some(me) = crate::runtime::try_current::<P>() {
+            if me.capturing() && !woken.is_empty() {
+                let names: Vec<&str> = woken.iter().map(|t| t.name.as_str()).collect();
+                me.trace(format_args!("futex wake: {}", names.join(", ")));
+            }
         }
         woken.len()
     }

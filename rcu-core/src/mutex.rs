@@ -1,5 +1,15 @@
 //! `QemuMutex` with C-style lock/unlock, and data that *reports* unlocked access.
 //!
+//! `QemuMutex` is a pthread mutex: lock is an acquire, unlock a release, and
+//! nothing more.  loom's own `Mutex` is stronger (every lock and unlock joins
+//! loom's global sequentially-consistent order, like a `fence(SeqCst)`), which
+//! would hide a missing barrier next to a lock operation (e.g. `smp_mb_global()`
+//! B17, right before `qemu_mutex_lock(&rcu_registry_lock)`).  So the mutex is
+//! built here the way glibc's low-level lock is ("Futexes Are Tricky", mutex
+//! #3): a word with 0 = unlocked, 1 = locked, 2 = locked with waiters, an
+//! acquire CAS/exchange to lock, a release exchange to unlock, and the emulated
+//! futex for the contended path (whose own lock stands for the kernel's).
+//!
 //! In util/rcu.c the registry and every reader's force_rcu notifier list are
 //! "protected by rcu_registry_lock".  The port must be able to *see* a version
 //! that walks them without the lock, so [`Guarded`] does not make unlocked
@@ -13,14 +23,17 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 use std::sync::Arc;
 
-use crate::platform::{Platform, RawCell, RawLock};
+use crate::futex::WaitQueue;
+use crate::platform::{Ordering, Platform, RawAtomic, RawCell};
 use crate::runtime::{current, try_current, LockCheck};
 
 const NO_OWNER: usize = usize::MAX;
 
 /// `QemuMutex`.
 pub struct QemuMutex<P: Platform> {
-    lock: P::Lock,
+    /// 0 unlocked, 1 locked, 2 locked and contended.
+    state: P::AtomicU32,
+    futex: WaitQueue<P>,
     // Scaffolding: who holds the lock (thread index), for the ownership checks.
     owner: AtomicUsize,
     name: &'static str,
@@ -35,7 +48,7 @@ impl<P: Platform> fmt::Debug for QemuMutex<P> {
 impl<P: Platform> QemuMutex<P> {
     /// `qemu_mutex_init()`.
     pub fn new(name: &'static str) -> Self {
-        QemuMutex { lock: P::Lock::new(), owner: AtomicUsize::new(NO_OWNER), name }
+        QemuMutex { state: P::AtomicU32::new(0), futex: WaitQueue::new(), owner: AtomicUsize::new(NO_OWNER), name }
     }
 
     /// The mutex's name (`rcu_registry_lock`, `bql`, …).
@@ -61,9 +74,15 @@ pub fn qemu_mutex_lock<P: Platform>(m: &QemuMutex<P>) {
         me.name,
         m.name
     );
-    me.set_blocked_keep_hint(format!("qemu_mutex_lock({})", m.name));
-    m.lock.lock();
-    me.clear_blocked();
+    if m.state.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        // Contended: the caller's pending hint is for its own later wait.
+        let saved = me.take_hint();
+        while m.state.swap(2, Ordering::Acquire) != 0 {
+            let what = format!("qemu_mutex_lock({})", m.name);
+            m.futex.wait(|| m.state.load(Ordering::Relaxed) == 2, || {}, None, &what);
+        }
+        me.restore_hint(saved);
+    }
     m.owner.store(me.id, StdOrdering::Relaxed);
     me.trace(format_args!("lock({})", m.name));
 }
@@ -79,7 +98,9 @@ pub fn qemu_mutex_unlock<P: Platform>(m: &QemuMutex<P>) {
     );
     me.trace(format_args!("unlock({})", m.name));
     m.owner.store(NO_OWNER, StdOrdering::Relaxed);
-    m.lock.unlock();
+    if m.state.swap(0, Ordering::Release) == 2 {
+        m.futex.wake(1);
+    }
 }
 
 /// Data protected by a [`QemuMutex`]; access without holding it is reported.

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::platform::Platform;
+use crate::platform::{Ordering, Platform, RawAtomic, RawParker};
 use crate::site::MutationSet;
 use crate::timer::Timer;
 
@@ -93,6 +93,10 @@ pub struct RunConfig {
     pub max_threads: usize,
     /// Number of `rcu_head`s the callback arena can hand out.
     pub max_heads: usize,
+    /// loom only: make every `fence(SeqCst)` an event of the exploration (see
+    /// [`crate::platform::loom_backend`]).  Off only in the test that shows
+    /// what plain loom misses.
+    pub loom_fence_events: bool,
 }
 
 impl Default for RunConfig {
@@ -107,6 +111,7 @@ impl Default for RunConfig {
             lock_check: LockCheck::Fail,
             max_threads: 16,
             max_heads: 32,
+            loom_fence_events: true,
         }
     }
 }
@@ -174,6 +179,9 @@ pub struct Runtime<P: Platform> {
     pub diag: Arc<Diag>,
     next_tid: AtomicUsize,
     pub(crate) timer: Timer<P>,
+    /// A word every `fence(SeqCst)` updates first, under loom only: see
+    /// [`crate::platform::loom_backend`] ("fences are not events").
+    pub(crate) sc_fence_order: P::AtomicU32,
 }
 
 impl<P: Platform> fmt::Debug for Runtime<P> {
@@ -191,13 +199,10 @@ pub struct ThreadCtx<P: Platform> {
     pub name: String,
     /// The run.
     pub rt: Arc<Runtime<P>>,
-    /// Unpark handle.
-    pub thread: P::Thread,
+    /// Where this thread parks.
+    pub parker: P::Parker,
     /// Says why the thread's next blocking wait happens (for deadlock reports).
     hint: Mutex<Option<String>>,
-    /// Between [`ThreadCtx::mark_parking`] and the end of [`ThreadCtx::park`]:
-    /// the only time another thread may unpark this one (see [`unpark`]).
-    parked: std::sync::atomic::AtomicBool,
     /// Non-zero while a primitive (QemuEvent, …) traces one summary line
     /// instead of its individual atomic operations.
     quiet: AtomicU32,
@@ -214,13 +219,19 @@ impl<P: Platform> Runtime<P> {
     pub fn new(cfg: Arc<RunConfig>, diag: Arc<Diag>) -> Arc<Self> {
         diag.threads.lock().unwrap().clear();
         diag.blocked.lock().unwrap().clear();
-        Arc::new(Runtime { cfg, diag, next_tid: AtomicUsize::new(0), timer: Timer::new() })
+        Arc::new(Runtime {
+            cfg,
+            diag,
+            next_tid: AtomicUsize::new(0),
+            timer: Timer::new(),
+            sc_fence_order: RawAtomic::new(0),
+        })
     }
 
     /// Make the calling thread this run's main thread (ID 0) and return its context.
     pub fn enter(self: &Arc<Self>, name: &str) -> Arc<ThreadCtx<P>> {
         let id = self.alloc_id(name);
-        let ctx = self.new_ctx(id, name.to_string(), P::current_thread());
+        let ctx = self.new_ctx(id, name.to_string());
         P::ctx_slot(|s| *s.borrow_mut() = Some(ctx.clone()));
         ctx
     }
@@ -247,14 +258,13 @@ impl<P: Platform> Runtime<P> {
         id
     }
 
-    fn new_ctx(self: &Arc<Self>, id: usize, name: String, thread: P::Thread) -> Arc<ThreadCtx<P>> {
+    fn new_ctx(self: &Arc<Self>, id: usize, name: String) -> Arc<ThreadCtx<P>> {
         Arc::new(ThreadCtx {
             id,
             name,
             rt: self.clone(),
-            thread,
+            parker: P::Parker::new(),
             hint: Mutex::new(None),
-            parked: std::sync::atomic::AtomicBool::new(false),
             quiet: AtomicU32::new(0),
         })
     }
@@ -337,24 +347,20 @@ impl<P: Platform> ThreadCtx<P> {
         *self.hint.lock().unwrap() = Some(why.to_string());
     }
 
-    /// About to check a wake-up condition and park if it is false.  From now
-    /// until [`ThreadCtx::park`] returns (or [`ThreadCtx::unmark_parking`]),
-    /// [`unpark`] may wake this thread.  Call it *before* the check, so that a
-    /// waker that makes the condition true after the check finds it marked.
-    pub fn mark_parking(&self) {
-        self.parked.store(true, StdOrdering::SeqCst);
-    }
-
-    /// The condition was true: not going to park after all.
-    pub fn unmark_parking(&self) {
-        self.parked.store(false, StdOrdering::SeqCst);
-    }
-
-    /// Park (after [`ThreadCtx::mark_parking`] and a false condition).  May
-    /// return spuriously; callers re-check.
+    /// Park until [`unpark`]ed.  May return spuriously; callers re-check.
     pub fn park(&self) {
-        P::park();
-        self.parked.store(false, StdOrdering::SeqCst);
+        self.parker.park();
+    }
+
+    /// Take the pending hint (a primitive that blocks internally sets it
+    /// aside and puts it back with [`ThreadCtx::restore_hint`]).
+    pub fn take_hint(&self) -> Option<String> {
+        self.hint.lock().unwrap().take()
+    }
+
+    /// Put back a hint taken with [`ThreadCtx::take_hint`].
+    pub fn restore_hint(&self, h: Option<String>) {
+        *self.hint.lock().unwrap() = h;
     }
 
     /// Drop a pending hint (the wait it was meant for did not block).
@@ -371,28 +377,15 @@ impl<P: Platform> ThreadCtx<P> {
         self.rt.diag.blocked.lock().unwrap().insert(self.id, what);
     }
 
-    /// Like [`ThreadCtx::set_blocked`], but keeps a pending hint for the next wait
-    /// (used for mutex acquisition, which may or may not block).
-    pub fn set_blocked_keep_hint(&self, what: String) {
-        self.rt.diag.blocked.lock().unwrap().insert(self.id, what);
-    }
-
     /// This thread is running again.
     pub fn clear_blocked(&self) {
         self.rt.diag.blocked.lock().unwrap().remove(&self.id);
     }
 }
 
-/// Wake `t` if it is between [`ThreadCtx::mark_parking`] and the end of its
-/// park.  loom's `unpark` also makes runnable a thread that is blocked on a
-/// loom mutex or join (and loom then fails an internal assertion), so an
-/// unpark must never reach a thread that is not parked for *this* reason; the
-/// mark makes that so.  (std and shuttle keep park tokens apart from other
-/// blocking; under std the mark is not consulted, since reading it races.)
+/// Wake `t` from [`ThreadCtx::park`] (or make its next park return at once).
 pub fn unpark<P: Platform>(t: &ThreadCtx<P>) {
-    if P::HAS_TIME || t.parked.load(StdOrdering::SeqCst) {
-        P::unpark(&t.thread);
-    }
+    t.parker.unpark();
 }
 
 /// Emit a trace line from the current thread: `rcu_trace!("enqueue({}): …", x)`.
@@ -410,6 +403,7 @@ macro_rules! rcu_trace {
 /// A model thread (`QemuThread`).
 pub struct QemuThread<P: Platform> {
     join: Option<P::Join>,
+    exit: Arc<ExitHandshake<P>>,
     /// Thread index.
     pub id: usize,
     /// Name.
@@ -420,6 +414,14 @@ impl<P: Platform> fmt::Debug for QemuThread<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "QemuThread({}:{})", self.id, self.name)
     }
+}
+
+/// The end of a thread, as its joiner sees it: an `exited` flag (read and
+/// written only by read-modify-writes, so the joiner never reads a stale
+/// value) and the joiner to unpark.  Scaffolding: no QEMU site.
+struct ExitHandshake<P: Platform> {
+    exited: P::AtomicBool,
+    joiner: Mutex<Option<Arc<ThreadCtx<P>>>>,
 }
 
 /// `qemu_thread_create()`: spawn a model thread that runs `f` with its own
@@ -433,25 +435,36 @@ pub fn qemu_thread_create<P: Platform>(name: &str, f: impl FnOnce() + Send + 'st
     let id = rt.alloc_id(name);
     let ctx_name = name_s.clone();
     parent.trace(format_args!("qemu_thread_create({name})"));
+    let exit = Arc::new(ExitHandshake::<P> { exited: RawAtomic::new(false), joiner: Mutex::new(None) });
+    let exit2 = exit.clone();
     let join = P::spawn(
         name_s.clone(),
         Box::new(move || {
-            let ctx = rt.new_ctx(id, ctx_name, P::current_thread());
+            let ctx = rt.new_ctx(id, ctx_name);
             P::ctx_slot(|s| *s.borrow_mut() = Some(ctx));
             f();
+            exit2.exited.swap(true, Ordering::AcqRel);
+            let joiner = exit2.joiner.lock().unwrap().take();
+            if let Some(j) = joiner {
+                unpark(&j);
+            }
             P::ctx_slot(|s| *s.borrow_mut() = None);
         }),
     );
-    QemuThread { join: Some(join), id, name: name_s }
+    QemuThread { join: Some(join), exit, id, name: name_s }
 }
 
 impl<P: Platform> QemuThread<P> {
     /// `qemu_thread_join()`: wait for the thread; re-raise its panic.
     pub fn join(mut self) {
         let me = current::<P>();
-        me.set_blocked(format!("qemu_thread_join({})", self.name));
+        *self.exit.joiner.lock().unwrap() = Some(me.clone());
+        while !self.exit.exited.fetch_or(false, Ordering::AcqRel) {
+            me.set_blocked(format!("qemu_thread_join({})", self.name));
+            me.park();
+            me.clear_blocked();
+        }
         let r = P::join(self.join.take().expect("joined twice"));
-        me.clear_blocked();
         if let Err(e) = r {
             std::panic::resume_unwind(e);
         }

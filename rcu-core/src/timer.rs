@@ -64,15 +64,12 @@ impl<P: Platform> Timer<P> {
         let me = current::<P>();
         *self.timer.lock().unwrap() = Some(me.clone());
         loop {
-            me.mark_parking();
             // Acquire: see the thread the waiter registered before arming.
             let t = self.armed.swap(NONE, Ordering::AcqRel);
             if t == STOP {
-                me.unmark_parking();
                 return;
             }
             if t != NONE {
-                me.unmark_parking();
                 let th = self.threads.lock().unwrap()[t as usize].clone().expect("armed thread registered");
                 me.trace(format_args!("timer fires: timeout of {}", th.name));
                 unpark(&th);

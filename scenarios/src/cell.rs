@@ -35,6 +35,10 @@ pub struct CellSpec {
     /// After a loom/shuttle failure, produce a replay token (loom re-explores
     /// up to the failing execution once more to save its path).
     pub want_replay: bool,
+    /// loom: make `fence(SeqCst)` an exploration event (default; see
+    /// rcu_core::platform::loom_backend).  Only the test that measures what
+    /// plain loom misses turns it off.
+    pub loom_fence_events: bool,
 }
 
 impl CellSpec {
@@ -51,6 +55,7 @@ impl CellSpec {
                 Checker::Std => 20,
                 _ => scenario.shuttle_iterations,
             },
+            pct_depth: scenario.shuttle_pct_depth,
             ..Bounds::default()
         };
         CellSpec {
@@ -61,6 +66,7 @@ impl CellSpec {
             mutations: MutationSet::none(),
             capture: false,
             want_replay: false,
+            loom_fence_events: true,
         }
     }
 }
@@ -113,6 +119,7 @@ pub fn run_config(spec: &CellSpec, capture_id: u64) -> RunConfig {
     (spec.scenario.configure)(spec.version, &mut cfg);
     cfg.mutations = spec.mutations.clone();
     cfg.capture = capture_id;
+    cfg.loom_fence_events = spec.loom_fence_events;
     cfg
 }
 

@@ -228,8 +228,12 @@ pub fn install_panic_hook() {
         {
             let mut cfg = shuttle::Config::new();
             cfg.silence_warnings = true;
+            // The hook keeps this config: never print schedules (we record them).
+            cfg.failure_persistence = shuttle::FailurePersistence::None;
             shuttle::Runner::new(shuttle::scheduler::RandomScheduler::new(1), cfg).run(|| {});
         }
+        // Drop shuttle's banner-printing hook and chain to std's default one.
+        drop(panic::take_hook());
         let default = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             let quiet = CATCHING.with(|c| c.get()) || rcu_core::platform::std_backend::quiet_panics();

@@ -18,6 +18,7 @@ use rcu_core::platform::Platform;
 use rcu_core::site;
 
 use crate::bodies;
+use crate::catalog::primitives::event_reset_check_wait;
 use crate::catalog::{cfg, Exec, Expect, Scenario, Scope};
 use crate::harness::Checker;
 
@@ -139,6 +140,7 @@ macro_rules! litmus {
             preemption_bound: 3,
             bound_overrides: &[],
             shuttle_iterations: 2000,
+            shuttle_pct_depth: 3,
             configure: cfg::standard,
             expect: none,
             windows: &[],
@@ -147,8 +149,13 @@ macro_rules! litmus {
     };
 }
 
+fn pre2023(v: Version, c: &mut rcu_core::runtime::RunConfig) {
+    cfg::standard(v, c);
+    c.event_impl = rcu_core::runtime::EventImpl::Pre2023;
+}
+
 /// The litmus programs.
-pub static ALL: [Scenario; 3] = [
+pub static ALL: [Scenario; 4] = [
     litmus!(
         "litmus_sb",
         "store buffering (SB+fencembonceonces)",
@@ -167,6 +174,25 @@ pub static ALL: [Scenario; 3] = [
         "t0: r1 = x; y = 1\nt1: r2 = y; x = 1",
         load_buffering
     ),
+    Scenario {
+        name: "litmus_event_pre2023",
+        family: "litmus",
+        provenance: "9586a1329f (2023-03) \"qemu-thread-posix: cleanup, fix, document QemuEvent\": the QemuEvent it fixed",
+        summary: "event_reset_check_wait on the pre-2023 QemuEvent (no barrier after reset's OR): a lost wake-up",
+        legend: "producer1/2: condN = 1; set(ev)\nmain:        loop { reset(ev) [read; smp_mb_acquire; if SET: or]; if cond1 && cond2 break; wait(ev) }",
+        property: "the consumer returns (it does not: deadlock expected)",
+        scope: Scope::Primitive,
+        checker: Checker::Loom,
+        loom_threads: 3,
+        preemption_bound: 3,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
+        configure: pre2023,
+        expect: none,
+        windows: &[],
+        bodies: bodies!(event_reset_check_wait),
+    },
 ];
 
 /// Look a litmus program up by name.

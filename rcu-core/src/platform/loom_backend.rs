@@ -3,6 +3,24 @@
 //! Limits that matter here (checkers.md §0, §2): SeqCst *accesses* behave as
 //! AcqRel, `fence(SeqCst)` is modelled; no load buffering; at most 5 threads
 //! including the model's main thread; `park` never returns spuriously; no time.
+//!
+//! **Fences are not events of loom's exploration.**  `loom::sync::atomic::fence`
+//! is neither a scheduling point nor an access its DPOR sees, so loom only
+//! reorders two threads' `fence(SeqCst)` as a side effect of some conflicting
+//! pair of accesses.  Yet in loom (as in C11) the order of SC fences decides
+//! which stores later loads may read.  Found here: with `smp_mb_global()` B17
+//! dropped, the reader's `rcu_read_lock()` can run between the updater's
+//! `rcu_gp_ctr` store and its next fence, read the new counter, pass its own
+//! fence B4 *before* the updater's, and still read the old pointer, a
+//! use-after-free; plain loom never scheduled it (0 in 2,400 executions at
+//! preemption bound 5), because every reordering it tried moved the reader's
+//! accesses relative to conflicting accesses only.  So every `fence(SeqCst)`
+//! here is preceded by a relaxed `fetch_add` on one per-run word: all SC fences
+//! conflict pairwise, DPOR explores their orders, and the fence runs in the same
+//! step as its `fetch_add` (no scheduling point in between).  The `fetch_add`
+//! adds no synchronisation loom's SC fence does not already imply: a relaxed
+//! RMW's store carries the thread's clock as of its *previous* release fence,
+//! while loom joins every SC fence into one global clock anyway.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -10,9 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use loom::sync::{Mutex, MutexGuard};
 
-use super::{Ordering, Platform, RawCell};
+use super::{Ordering, Platform, RawAtomic, RawCell, RawParker};
 use crate::runtime::ThreadCtx;
 
 /// loom's atomics, with every store issued as a swap.
@@ -74,7 +91,6 @@ loom_atomic!(
     |s, v, o| add: { let _ = (s, v, o); panic!("fetch_add on a bool atomic is not a QEMU operation") },
     sub: { let _ = (s, v, o); panic!("fetch_sub on a bool atomic is not a QEMU operation") }
 );
-super::stashed_lock!(LoomLock, Mutex<()>, MutexGuard);
 
 /// loom's `UnsafeCell`: concurrent unsynchronised accesses fail the model.
 pub struct LoomCell<T>(loom::cell::UnsafeCell<T>);
@@ -99,6 +115,37 @@ impl<T: Send + 'static> RawCell<T> for LoomCell<T> {
     }
 }
 
+/// loom's thread park token, through the owner's `loom::thread::Thread`.
+///
+/// loom's `park` never returns spuriously, and an `unpark` joins the
+/// unparker's causality into the parked thread (as a real futex wake-up does
+/// through the kernel's locks).  A `loom::sync::Notify` per thread would also
+/// explore one spurious wake-up per parker, but that multiplied the state
+/// space of every scenario far beyond its bound; stale unparks (a timer firing
+/// just as a waker dequeues the waiter) already exercise QEMU's re-check loops.
+pub struct LoomParker(loom::thread::Thread);
+
+// SAFETY: loom objects are only touched by loom model threads, which run one at
+// a time on one OS thread.
+unsafe impl Sync for LoomParker {}
+// SAFETY: as above.
+unsafe impl Send for LoomParker {}
+
+impl RawParker for LoomParker {
+    fn new() -> Self {
+        LoomParker(loom::thread::current())
+    }
+    fn park(&self) {
+        loom::thread::park()
+    }
+    fn park_timeout(&self, _: Duration) {
+        panic!("loom has no time: timed waits go through rcu_core::timer")
+    }
+    fn unpark(&self) {
+        self.0.unpark()
+    }
+}
+
 loom::thread_local! {
     static CTX: RefCell<Option<Arc<ThreadCtx<LoomPlatform>>>> = RefCell::new(None);
 }
@@ -113,30 +160,29 @@ impl Platform for LoomPlatform {
     type AtomicU32 = LoomAtomic<AtomicU32>;
     type AtomicU64 = LoomAtomic<AtomicU64>;
     type AtomicBool = LoomAtomic<AtomicBool>;
-    type Lock = LoomLock;
     type Cell<T: Send + 'static> = LoomCell<T>;
-    type Thread = loom::thread::Thread;
+    type Parker = LoomParker;
     type Join = loom::thread::JoinHandle<()>;
 
     fn spawn(name: String, f: Box<dyn FnOnce() + Send + 'static>) -> Self::Join {
         loom::thread::Builder::new().name(name).spawn(f).expect("loom spawn (at most 5 threads including main)")
     }
     fn join(h: Self::Join) -> Result<(), Box<dyn Any + Send + 'static>> {
-        h.join()
-    }
-    fn current_thread() -> Self::Thread {
-        loom::thread::current()
-    }
-    fn park() {
-        loom::thread::park()
-    }
-    fn park_timeout(_: Duration) {
-        panic!("loom has no time: timed waits go through rcu_core::timer")
-    }
-    fn unpark(t: &Self::Thread) {
-        t.unpark()
+        // Never block in loom's join: a stale `unpark` would wake it and trip
+        // loom's internal assertion.  QemuThread::join has already waited for
+        // the thread's exit handshake, and loom runs every thread to its end
+        // before an execution completes (a panic fails the whole model).
+        drop(h);
+        Ok(())
     }
     fn fence(o: Ordering) {
+        if o == Ordering::SeqCst {
+            // Make the fence an event of the exploration (see the module docs).
+            let ctx = CTX.with(|c| c.borrow().clone());
+            if let Some(ctx) = ctx.filter(|c| c.rt.cfg.loom_fence_events) {
+                ctx.rt.sc_fence_order.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         loom::sync::atomic::fence(o)
     }
     fn yield_now() {

@@ -19,7 +19,7 @@
 //! real fences (QEMU makes them compiler barriers only on x86-64/s390x); the
 //! asymmetric membarrier pair is modelled as QEMU's default build does it (both
 //! sides real fences).  A shim that cannot honour a call panics instead of
-//! returning a plausible value (e.g. [`Platform::park_timeout`] off std).
+//! returning a plausible value (e.g. [`RawParker::park_timeout`] off std).
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -64,16 +64,23 @@ pub trait RawAtomic<T>: Send + Sync + 'static {
     fn fetch_or(&self, v: T, o: Ordering) -> T;
 }
 
-/// A C-style lock: `lock()` and `unlock()` are separate calls, as with
-/// `qemu_mutex_lock()` / `qemu_mutex_unlock()`.  `unlock` must be called by the
-/// thread that locked (the owner check lives in [`crate::mutex::QemuMutex`]).
-pub trait RawLock: Send + Sync + 'static {
-    /// A new, unlocked lock.
+/// A thread's parking spot: only its owner parks on it, anyone may unpark it.
+/// An unpark that finds the owner running is kept, so the next park returns
+/// at once; parks may also return spuriously.  Unparks never affect any other
+/// kind of blocking: no backend mutex is used in model code, and
+/// [`crate::runtime::QemuThread::join`] waits on a parker too, never in the
+/// backend's own join (loom's thread-level `unpark` would wake a thread blocked
+/// there and trip loom's internal assertions).
+pub trait RawParker: Send + Sync + 'static {
+    /// A parker owned by the calling thread.
     fn new() -> Self;
-    /// Block until the lock is taken (a scheduling point in loom/shuttle).
-    fn lock(&self);
-    /// Release the lock taken by this thread.
-    fn unlock(&self);
+    /// Block until unparked (or spuriously).
+    fn park(&self);
+    /// Block until unparked, spuriously, or `d` elapsed.  Only std has time;
+    /// the model backends panic (timeouts there come from [`crate::timer`]).
+    fn park_timeout(&self, d: Duration);
+    /// Wake the owner (or let its next park return at once).
+    fn unpark(&self);
 }
 
 /// A cell whose concurrent unsynchronised accesses the backend reports
@@ -102,12 +109,10 @@ pub trait Platform: Sized + Send + Sync + 'static {
     type AtomicU64: RawAtomic<u64>;
     /// `bool` atomic.
     type AtomicBool: RawAtomic<bool>;
-    /// A C-style mutex.
-    type Lock: RawLock;
     /// A race-checked cell.
     type Cell<T: Send + 'static>: RawCell<T>;
-    /// A handle used to unpark a thread.
-    type Thread: Clone + Send + Sync + 'static;
+    /// A per-thread parking spot.
+    type Parker: RawParker;
     /// A join handle.
     type Join: Send + 'static;
 
@@ -115,15 +120,6 @@ pub trait Platform: Sized + Send + Sync + 'static {
     fn spawn(name: String, f: Box<dyn FnOnce() + Send + 'static>) -> Self::Join;
     /// Join a model thread; `Err` carries its panic payload.
     fn join(h: Self::Join) -> Result<(), Box<dyn Any + Send + 'static>>;
-    /// The calling thread's unpark handle.
-    fn current_thread() -> Self::Thread;
-    /// Block until unparked (std and shuttle may also return spuriously).
-    fn park();
-    /// Block until unparked or `d` elapsed.  Only std has time: the model
-    /// backends panic (timeouts there come from [`crate::timer`]).
-    fn park_timeout(d: Duration);
-    /// Wake a parked thread (or let its next `park` return at once).
-    fn unpark(t: &Self::Thread);
     /// A memory fence.  loom models `fence(SeqCst)`; shuttle ignores fences.
     fn fence(o: Ordering);
     /// A scheduling hint: loom prefers other threads and stops re-reading old
@@ -223,60 +219,5 @@ macro_rules! impl_raw_atomic_bool {
     };
 }
 
-/// A lock built on a backend mutex whose guard is stashed while held, so that
-/// lock and unlock can be separate calls (QEMU style).
-macro_rules! stashed_lock {
-    ($name:ident, $mutex:ty, $guard:ident) => {
-        /// C-style lock over the backend's mutex (see [`crate::platform::RawLock`]).
-        pub struct $name {
-            // Field order matters: the stashed guard is dropped before the mutex.
-            guard: std::cell::UnsafeCell<Option<$guard<'static, ()>>>,
-            mutex: Box<$mutex>,
-        }
-
-        // SAFETY: `guard` is only touched by the thread that holds `mutex`
-        // (between its `lock` and `unlock`), so accesses never overlap.
-        unsafe impl Send for $name {}
-        // SAFETY: as above.
-        unsafe impl Sync for $name {}
-
-        impl $crate::platform::RawLock for $name {
-            fn new() -> Self {
-                $name { guard: std::cell::UnsafeCell::new(None), mutex: Box::new(<$mutex>::new(())) }
-            }
-            fn lock(&self) {
-                let g = self.mutex.lock().unwrap_or_else(|e| e.into_inner());
-                // SAFETY: the mutex is boxed and outlives the guard: the guard
-                // is dropped in `unlock` or, at the latest, before the box in
-                // `Drop` (field order).  Extending the lifetime is sound
-                // because the guard never escapes this struct.
-                let g: $guard<'static, ()> = unsafe { std::mem::transmute(g) };
-                // SAFETY: we hold the mutex, so we are the only accessor.
-                unsafe { *self.guard.get() = Some(g) };
-            }
-            fn unlock(&self) {
-                // SAFETY: only the holder calls unlock (checked by QemuMutex).
-                let g = unsafe { (*self.guard.get()).take() };
-                drop(g.expect("unlock of a lock that is not held"));
-            }
-        }
-
-        impl Drop for $name {
-            fn drop(&mut self) {
-                let g = self.guard.get_mut().take();
-                if std::thread::panicking() {
-                    // Unwinding out of a failed model execution: touching the
-                    // checker's state from a destructor could abort the process
-                    // (loom#52), so leak the guard instead.
-                    std::mem::forget(g);
-                } else {
-                    drop(g);
-                }
-            }
-        }
-    };
-}
-
 pub(crate) use impl_raw_atomic_bool;
 pub(crate) use impl_raw_atomic_int;
-pub(crate) use stashed_lock;

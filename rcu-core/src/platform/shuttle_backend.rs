@@ -13,15 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shuttle::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use shuttle::sync::{Mutex, MutexGuard};
 
-use super::{Ordering, Platform, RawCell};
+use super::{Ordering, Platform, RawCell, RawParker};
 use crate::runtime::ThreadCtx;
 
 super::impl_raw_atomic_int!(AtomicU32, u32);
 super::impl_raw_atomic_int!(AtomicU64, u64);
 super::impl_raw_atomic_bool!(AtomicBool);
-super::stashed_lock!(ShuttleLock, Mutex<()>, MutexGuard);
 
 /// shuttle has no race checker: a plain `UnsafeCell` (tasks are coroutines on
 /// one OS thread, so accesses never overlap physically).
@@ -45,6 +43,25 @@ impl<T: Send + 'static> RawCell<T> for ShuttleCell<T> {
     }
 }
 
+/// shuttle's thread park token (shuttle keeps it apart from other blocking;
+/// its scheduler may also wake a parked task spuriously).
+pub struct ShuttleParker(shuttle::thread::Thread);
+
+impl RawParker for ShuttleParker {
+    fn new() -> Self {
+        ShuttleParker(shuttle::thread::current())
+    }
+    fn park(&self) {
+        shuttle::thread::park()
+    }
+    fn park_timeout(&self, _: Duration) {
+        panic!("shuttle has no time: timed waits go through rcu_core::timer")
+    }
+    fn unpark(&self) {
+        self.0.unpark()
+    }
+}
+
 shuttle::thread_local! {
     static CTX: RefCell<Option<Arc<ThreadCtx<ShuttlePlatform>>>> = RefCell::new(None);
 }
@@ -59,9 +76,8 @@ impl Platform for ShuttlePlatform {
     type AtomicU32 = AtomicU32;
     type AtomicU64 = AtomicU64;
     type AtomicBool = AtomicBool;
-    type Lock = ShuttleLock;
     type Cell<T: Send + 'static> = ShuttleCell<T>;
-    type Thread = shuttle::thread::Thread;
+    type Parker = ShuttleParker;
     type Join = shuttle::thread::JoinHandle<()>;
 
     fn spawn(name: String, f: Box<dyn FnOnce() + Send + 'static>) -> Self::Join {
@@ -69,18 +85,6 @@ impl Platform for ShuttlePlatform {
     }
     fn join(h: Self::Join) -> Result<(), Box<dyn Any + Send + 'static>> {
         h.join()
-    }
-    fn current_thread() -> Self::Thread {
-        shuttle::thread::current()
-    }
-    fn park() {
-        shuttle::thread::park()
-    }
-    fn park_timeout(_: Duration) {
-        panic!("shuttle has no time: timed waits go through rcu_core::timer")
-    }
-    fn unpark(t: &Self::Thread) {
-        t.unpark()
     }
     fn fence(o: Ordering) {
         shuttle::sync::atomic::fence(o)

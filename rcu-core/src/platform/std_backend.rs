@@ -3,16 +3,15 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Ordering, Platform, RawCell};
+use super::{Ordering, Platform, RawCell, RawParker};
 use crate::runtime::ThreadCtx;
 
 super::impl_raw_atomic_int!(AtomicU32, u32);
 super::impl_raw_atomic_int!(AtomicU64, u64);
 super::impl_raw_atomic_bool!(AtomicBool);
-super::stashed_lock!(StdLock, Mutex<()>, MutexGuard);
 
 /// A plain `UnsafeCell`: std does not check races.
 pub struct StdCell<T>(std::cell::UnsafeCell<T>);
@@ -32,6 +31,24 @@ impl<T: Send + 'static> RawCell<T> for StdCell<T> {
     fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // SAFETY: see the `Sync` impl.
         f(unsafe { &mut *self.0.get() })
+    }
+}
+
+/// std's thread park token.
+pub struct StdParker(std::thread::Thread);
+
+impl RawParker for StdParker {
+    fn new() -> Self {
+        StdParker(std::thread::current())
+    }
+    fn park(&self) {
+        std::thread::park()
+    }
+    fn park_timeout(&self, d: Duration) {
+        std::thread::park_timeout(d)
+    }
+    fn unpark(&self) {
+        self.0.unpark()
     }
 }
 
@@ -61,9 +78,8 @@ impl Platform for StdPlatform {
     type AtomicU32 = AtomicU32;
     type AtomicU64 = AtomicU64;
     type AtomicBool = AtomicBool;
-    type Lock = StdLock;
     type Cell<T: Send + 'static> = StdCell<T>;
-    type Thread = std::thread::Thread;
+    type Parker = StdParker;
     type Join = std::thread::JoinHandle<()>;
 
     fn spawn(name: String, f: Box<dyn FnOnce() + Send + 'static>) -> Self::Join {
@@ -80,18 +96,6 @@ impl Platform for StdPlatform {
     }
     fn join(h: Self::Join) -> Result<(), Box<dyn Any + Send + 'static>> {
         h.join()
-    }
-    fn current_thread() -> Self::Thread {
-        std::thread::current()
-    }
-    fn park() {
-        std::thread::park()
-    }
-    fn park_timeout(d: Duration) {
-        std::thread::park_timeout(d)
-    }
-    fn unpark(t: &Self::Thread) {
-        t.unpark()
     }
     fn fence(o: Ordering) {
         std::sync::atomic::fence(o)

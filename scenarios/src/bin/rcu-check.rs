@@ -44,11 +44,11 @@ enum Cmd {
     Matrix(MatrixArgs),
     /// Drop / weaken every barrier site of each version and report what kills it.
     Mutants {
-        /// Versions to mutate (default: all).
-        #[arg(long = "version", value_name = "V", value_parser = parse_version)]
+        /// Versions to mutate (repeat or comma-separate; default: all).
+        #[arg(long = "version", value_name = "V", value_parser = parse_version, value_delimiter = ',')]
         versions: Vec<Version>,
-        /// Only these sites (default: all of the version's mutable sites).
-        #[arg(long = "site", value_name = "B<n>", value_parser = parse_site)]
+        /// Only these sites (repeat or comma-separate; default: all of the version's mutable sites).
+        #[arg(long = "site", value_name = "B<n>", value_parser = parse_site, value_delimiter = ',')]
         sites: Vec<&'static str>,
         /// Machine-readable output.
         #[arg(long)]
@@ -85,11 +85,11 @@ enum Cmd {
 
 #[derive(clap::Args, Default)]
 struct MatrixArgs {
-    /// Versions (columns; default: all).
-    #[arg(long = "version", value_name = "V", value_parser = parse_version)]
+    /// Versions (columns; repeat or comma-separate; default: all).
+    #[arg(long = "version", value_name = "V", value_parser = parse_version, value_delimiter = ',')]
     versions: Vec<Version>,
-    /// Scenarios (rows; default: all).
-    #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario)]
+    /// Scenarios (rows; repeat or comma-separate; default: all).
+    #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario, value_delimiter = ',')]
     scenarios: Vec<&'static Scenario>,
     /// Run every cell under this checker instead of the scenario's own.
     #[arg(long, value_parser = parse_checker)]
@@ -181,6 +181,13 @@ fn bad_input(msg: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Behave like a Unix filter when the reader goes away (`rcu-check | head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up, before
+    // any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -87,6 +87,7 @@ pub static SCENARIOS: [Scenario; 1] = [Scenario {
     preemption_bound: 2,
     bound_overrides: &[(Version::Master, 1), (Version::Unify, 1)],
     shuttle_iterations: 4000,
+    shuttle_pct_depth: 3,
     configure: cfg::no_timeouts,
     expect: expect_drain,
     windows: &[PENDING, KICKED],

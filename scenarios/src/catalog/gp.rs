@@ -127,6 +127,9 @@ fn reader_cs<P: Platform>(rcu: &models::Rcu<P>, objs: &Objs<P>, obs: &crate::har
     }
     let p = objs.rcu_dereference();
     objs.use_obj(p, "reader");
+    // A critical section usually touches the object more than once; the
+    // second use is what sees a reclamation that happened meanwhile.
+    objs.use_obj(p, "reader (second use)");
     if nested {
         rcu.rcu_read_unlock();
         // Still inside the outer critical section: the object must stay live.
@@ -240,6 +243,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         preemption_bound: 2,
         bound_overrides: &[],
         shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: all_hold,
         windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
@@ -260,6 +264,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         preemption_bound: 2,
         bound_overrides: &[],
         shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: all_hold,
         windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
@@ -279,6 +284,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         preemption_bound: 2,
         bound_overrides: &[],
         shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: all_hold,
         windows: &[SAW_OLD, GP_WAITED],
@@ -299,6 +305,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         preemption_bound: 3,
         bound_overrides: &[(Version::Seed, 2), (Version::V3, 2)],
         shuttle_iterations: 4000,
+        shuttle_pct_depth: 3,
         configure: narrow_single_flip,
         expect: wrap_breaks,
         windows: &[SAW_NEW],
@@ -317,6 +324,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         preemption_bound: 2,
         bound_overrides: &[(Version::Seed, 1), (Version::V3, 1)],
         shuttle_iterations: 4000,
+        shuttle_pct_depth: 3,
         configure: narrow_two_phase,
         expect: all_hold,
         windows: &[SAW_NEW, GP_WAITED],

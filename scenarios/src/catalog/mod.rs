@@ -195,6 +195,9 @@ pub struct Scenario {
     pub bound_overrides: &'static [(Version, usize)],
     /// Default shuttle iterations.
     pub shuttle_iterations: usize,
+    /// Default depth of shuttle's PCT scheduler (how many priority changes per
+    /// execution, so how many "unlucky" preemptions a bug may need).
+    pub shuttle_pct_depth: usize,
     /// Adjust the run configuration for a version (timeouts, lock check, …).
     pub configure: fn(Version, &mut RunConfig),
     /// Expected result per version.
@@ -319,10 +322,8 @@ pub mod util {
             let me = rcu_core::runtime::current::<P>();
             self.waiters.lock().unwrap().push(me.clone());
             loop {
-                me.mark_parking();
                 // An RMW reads the newest value: no stale "not yet".
                 if self.count.fetch_add(0, Ordering::AcqRel) >= n {
-                    me.unmark_parking();
                     return;
                 }
                 me.hint(what);
@@ -414,9 +415,7 @@ pub mod util {
                 rcu.rcu_read_lock();
                 self.in_cs.hit();
                 loop {
-                    me_ctx.mark_parking();
                     if self.exit_request.swap(false, Ordering::AcqRel) {
-                        me_ctx.unmark_parking();
                         break;
                     }
                     me_ctx.hint("vCPU in cpu_exec(): guest busy-loops inside rcu_read_lock()");

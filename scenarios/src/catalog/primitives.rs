@@ -18,7 +18,7 @@ use crate::harness::Checker;
 /// two producers make true (c7c4d063f5: QemuEvent is for multi-producer,
 /// single-consumer structures; with two resetting consumers a wake-up *can* be
 /// lost, which the checker finds: that is a misuse, not a QemuEvent bug).
-fn event_reset_check_wait<P: Platform>(x: &Exec<P>) {
+pub fn event_reset_check_wait<P: Platform>(x: &Exec<P>) {
     x.setup_done();
     let ev = Arc::new(QemuEvent::<P>::new("ev", true));
     let bits = [Arc::new(QAtomic::<P, u32>::new("cond1", 0)), Arc::new(QAtomic::<P, u32>::new("cond2", 0))];
@@ -106,6 +106,7 @@ pub static SCENARIOS: [Scenario; 3] = [
         preemption_bound: 3,
         bound_overrides: &[],
         shuttle_iterations: 10000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: hold,
         windows: &[Window { what: "a waiter slept", reached: |s| s.get("waited") > 0 }],
@@ -124,6 +125,7 @@ pub static SCENARIOS: [Scenario; 3] = [
         preemption_bound: 3,
         bound_overrides: &[],
         shuttle_iterations: 10000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: hold,
         windows: &[
@@ -146,6 +148,7 @@ pub static SCENARIOS: [Scenario; 3] = [
         preemption_bound: 3,
         bound_overrides: &[],
         shuttle_iterations: 10000,
+        shuttle_pct_depth: 3,
         configure: cfg::standard,
         expect: hold,
         windows: &[

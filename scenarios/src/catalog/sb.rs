@@ -80,6 +80,7 @@ pub static SCENARIOS: [Scenario; 1] = [Scenario {
     preemption_bound: 2,
     bound_overrides: &[],
     shuttle_iterations: 4000,
+    shuttle_pct_depth: 3,
     configure: cfg::no_timeouts,
     expect: expect_sb,
     windows: &[SIGNALED, SLEPT],

@@ -64,6 +64,7 @@ pub static SCENARIOS: [Scenario; 1] = [Scenario {
     preemption_bound: 2,
     bound_overrides: &[],
     shuttle_iterations: 4000,
+    shuttle_pct_depth: 3,
     configure: cfg::standard,
     expect: expect_stall,
     windows: &[KICKED],
