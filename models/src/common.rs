@@ -307,6 +307,12 @@ impl<P: Platform> RcuCommon<P> {
         i as HeadRef
     }
 
+    /// How many `rcu_head`s are left in the arena (long real-thread runs stop
+    /// queueing before it runs out).
+    pub fn heads_free(&self) -> usize {
+        self.heads.len().saturating_sub(self.next_head.load(StdOrdering::Relaxed))
+    }
+
     /// The name of a head for traces (`O`, `P`, `sync.rcu`, `dummy`).
     pub fn head_name(&self, h: HeadRef) -> String {
         if h == NULL {

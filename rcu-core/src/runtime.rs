@@ -122,6 +122,7 @@ pub struct Diag {
     threads: Mutex<Vec<String>>,
     blocked: Mutex<BTreeMap<usize, String>>,
     probes: Mutex<BTreeMap<&'static str, u64>>,
+    first_panic: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for Diag {
@@ -131,6 +132,21 @@ impl fmt::Debug for Diag {
 }
 
 impl Diag {
+    /// Record a model thread's panic (the first one wins).  On real threads a
+    /// panicking thread other than main is otherwise only seen when joined,
+    /// which may never happen if the others wait for it.
+    pub fn record_panic(&self, thread: &str, msg: &str) {
+        let mut f = self.first_panic.lock().unwrap();
+        if f.is_none() {
+            *f = Some(format!("{msg} (in thread {thread})"));
+        }
+    }
+
+    /// The first panic recorded with [`Diag::record_panic`], if any.
+    pub fn first_panic(&self) -> Option<String> {
+        self.first_panic.lock().unwrap().clone()
+    }
+
     /// Name of thread `id`.
     pub fn thread_name(&self, id: usize) -> String {
         self.threads.lock().unwrap().get(id).cloned().unwrap_or_else(|| format!("t{id}"))

@@ -244,6 +244,11 @@ pub fn install_panic_hook() {
                         msg.push_str(&format!(" (at {}:{})", l.file(), l.line()));
                     }
                 }
+                if rcu_core::platform::std_backend::quiet_panics() {
+                    if let Some(ctx) = rcu_core::runtime::try_current::<StdPlatform>() {
+                        ctx.rt.diag.record_panic(&ctx.name, &msg);
+                    }
+                }
                 FIRST_PANIC.with(|f| {
                     let mut f = f.borrow_mut();
                     if f.is_none() {
@@ -658,9 +663,38 @@ pub fn run_std(
                 None,
             );
         }
-        match rx.recv_timeout(Duration::from_secs_f64(b.watchdog_secs)) {
+        // Poll, so that a thread that died while the others wait for it is
+        // reported a moment later instead of at the watchdog.
+        let waited = Instant::now();
+        let mut panic_seen: Option<Instant> = None;
+        let got = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(r) => break Ok(r),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break Err(()),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if diag.first_panic().is_some() {
+                let t = *panic_seen.get_or_insert_with(Instant::now);
+                if t.elapsed() > Duration::from_secs(1) {
+                    break Err(());
+                }
+            }
+            if waited.elapsed().as_secs_f64() > b.watchdog_secs {
+                break Err(());
+            }
+        };
+        match got {
             Ok(Ok(())) => {}
             Ok(Err(msg)) => {
+                // A thread that failed first (e.g. an assertion in the RCU
+                // thread) explains main's failure better than main's own.
+                let msg = diag.first_panic().map(|m| strip_thread(&m, &msg)).unwrap_or(msg);
+                let v = classify(&msg, &diag);
+                return finish(v, n, true, start, &diag, &obs, cap, None);
+            }
+            Err(_) if diag.first_panic().is_some() => {
+                // Everyone else waits for a thread that died.
+                let msg = diag.first_panic().unwrap();
                 let v = classify(&msg, &diag);
                 return finish(v, n, true, start, &diag, &obs, cap, None);
             }
@@ -682,6 +716,16 @@ pub fn run_std(
     }
     let complete = n as usize >= b.iterations.max(1);
     finish(Verdict::Holds, n, complete, start, &diag, &obs, cap, None)
+}
+
+/// `first` is "<msg> (in thread T)"; if main failed with the same message
+/// (re-raised by a join), keep main's plain message.
+fn strip_thread(first: &str, main_msg: &str) -> String {
+    if first.starts_with(main_msg) {
+        main_msg.to_string()
+    } else {
+        first.to_string()
+    }
 }
 
 /// Whether a flag is set, for simple one-shot scaffolding in programs.

@@ -16,4 +16,5 @@ pub mod litmus;
 pub mod matrix;
 pub mod mutants;
 pub mod quiet;
+pub mod rcutorture;
 pub mod render;

@@ -110,16 +110,16 @@ pub fn median_max(mut xs: Vec<f64>) -> Option<(f64, f64)> {
     Some((m, *xs.last().unwrap()))
 }
 
-/// The cell text: `holds 1.2s`, `VIOLATED(deadlock) 0.1s`, `bounded-out 60s`.
-pub fn cell_text(r: &CellResult) -> String {
+/// The cell text: `holds 1.2s`, `VIOLATED(deadlock) 0.1s`, `bounded-out 60s`,
+/// with ` pbN` when the cell's loom bound differs from its row's (`row_pb`).
+pub fn cell_text(r: &CellResult, row_pb: usize) -> String {
     let v = match &r.outcome.verdict {
         Verdict::Holds => "holds".to_string(),
         Verdict::Violated { kind, .. } => format!("VIOLATED({kind})"),
         Verdict::BoundedOut { .. } => "bounded-out".to_string(),
     };
     let mark = if r.matches() { "" } else { " *" };
-    let bound = if r.spec.checker == Checker::Loom && r.spec.bounds.preemption_bound != r.spec.scenario.preemption_bound
-    {
+    let bound = if r.spec.checker == Checker::Loom && r.spec.bounds.preemption_bound != row_pb {
         format!(" pb{}", r.spec.bounds.preemption_bound)
     } else {
         String::new()
@@ -136,6 +136,19 @@ pub fn secs(s: f64) -> String {
     }
 }
 
+/// A scenario's default bound under its own checker, with its per-version
+/// loom overrides: `loom pb=2 (master pb1, unify pb1)`.
+pub fn scenario_bound_text(s: &'static Scenario) -> String {
+    let mut spec = CellSpec::new(s, Version::Master, s.checker);
+    spec.bounds.preemption_bound = s.preemption_bound;
+    let mut t = bound_text(&spec);
+    if s.checker == Checker::Loom && !s.bound_overrides.is_empty() {
+        let o: Vec<String> = s.bound_overrides.iter().map(|(v, b)| format!("{v} pb{b}")).collect();
+        t.push_str(&format!(" ({})", o.join(", ")));
+    }
+    t
+}
+
 /// The bound a cell ran with, for display.
 pub fn bound_text(spec: &CellSpec) -> String {
     match spec.checker {
@@ -143,6 +156,21 @@ pub fn bound_text(spec: &CellSpec) -> String {
         Checker::Shuttle => format!("shuttle pct{}x{}", spec.bounds.pct_depth, spec.bounds.iterations),
         Checker::Std => format!("std x{}", spec.bounds.iterations),
     }
+}
+
+/// The cell whose bound a row shows: one at the scenario's default bound if
+/// any (the others are per-version overrides), else the most common bound.
+fn row_cell<'a>(cs: &[Option<&'a CellResult>]) -> Option<&'a CellResult> {
+    let cells: Vec<&CellResult> = cs.iter().flatten().copied().collect();
+    if let Some(r) = cells.iter().find(|r| r.spec.bounds.preemption_bound == r.spec.scenario.preemption_bound) {
+        return Some(r);
+    }
+    cells
+        .iter()
+        .max_by_key(|r| {
+            cells.iter().filter(|o| o.spec.bounds.preemption_bound == r.spec.bounds.preemption_bound).count()
+        })
+        .copied()
 }
 
 /// The text matrix: one row per scenario, one column per version, then the
@@ -166,7 +194,13 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
     }
     let name_w = rows.iter().map(|(s, _)| s.name.len()).max().unwrap_or(8).max(8);
     let bound_w = results.iter().map(|r| bound_text(&r.spec).len()).max().unwrap_or(5).max(5);
-    let col_w = results.iter().map(|r| cell_text(r).len()).max().unwrap_or(8).max(18);
+    let row_pb = |cs: &[Option<&CellResult>]| row_cell(cs).map(|r| r.spec.bounds.preemption_bound).unwrap_or(0);
+    let col_w = rows
+        .iter()
+        .flat_map(|(_, cs)| cs.iter().flatten().map(|r| cell_text(r, row_pb(cs)).len()))
+        .max()
+        .unwrap_or(8)
+        .max(18);
     let mut out = String::new();
     out.push_str(&format!("{:<name_w$}  {:<bound_w$}", "scenario", "bound"));
     for v in versions {
@@ -179,11 +213,12 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
     }
     out.push('\n');
     for (s, cs) in &rows {
-        let bound = cs.iter().flatten().next().map(|r| bound_text(&r.spec)).unwrap_or_default();
+        let bound = row_cell(cs).map(|r| bound_text(&r.spec)).unwrap_or_default();
+        let pb = row_pb(cs);
         out.push_str(&format!("{:<name_w$}  {:<bound_w$}", s.name, bound));
         for (i, c) in cs.iter().enumerate() {
             let t = match c {
-                Some(r) => cell_text(r),
+                Some(r) => cell_text(r, pb),
                 None if s.scope == Scope::Primitive && i > 0 => "(primitive)".into(),
                 None => "-".into(),
             };

@@ -126,7 +126,7 @@ pub static SCENARIOS: [Scenario; 2] = [
         checker: Checker::Loom,
         loom_threads: 3,
         preemption_bound: 2,
-        bound_overrides: &[(Version::Master, 1)],
+        bound_overrides: &[],
         shuttle_iterations: 4000,
         shuttle_pct_depth: 3,
         configure: cfg::no_timeouts,

@@ -85,7 +85,8 @@ pub static SCENARIOS: [Scenario; 1] = [Scenario {
     checker: Checker::Loom,
     loom_threads: 3,
     preemption_bound: 2,
-    bound_overrides: &[(Version::Master, 1), (Version::Unify, 1)],
+    // master's deadlock takes 0.6 s at pb1 and 10.6 s at pb2 (61503 executions).
+    bound_overrides: &[(Version::Master, 1)],
     shuttle_iterations: 4000,
     shuttle_pct_depth: 3,
     configure: cfg::no_timeouts,

@@ -303,6 +303,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         checker: Checker::Loom,
         loom_threads: 4,
         preemption_bound: 3,
+        // seed/v3 at pb3: found after 67522 / 70229 executions (14 s); at pb2 in 1 s.
         bound_overrides: &[(Version::Seed, 2), (Version::V3, 2)],
         shuttle_iterations: 4000,
         shuttle_pct_depth: 3,
@@ -322,7 +323,7 @@ pub static SCENARIOS: [Scenario; 5] = [
         checker: Checker::Loom,
         loom_threads: 4,
         preemption_bound: 2,
-        bound_overrides: &[(Version::Seed, 1), (Version::V3, 1)],
+        bound_overrides: &[],
         shuttle_iterations: 4000,
         shuttle_pct_depth: 3,
         configure: narrow_two_phase,
