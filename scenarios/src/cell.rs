@@ -10,7 +10,7 @@ use base64::Engine as _;
 use models::Version;
 use rcu_core::platform::Platform;
 use rcu_core::runtime::{RunConfig, Runtime};
-use rcu_core::site::{Mutation, MutationSet, SITES};
+use rcu_core::site::{Mutation, MutationSet, SiteKind, SITES};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::{Capture, TraceLine};
@@ -315,15 +315,23 @@ pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
         let (id, m) = item
             .split_once(':')
             .ok_or_else(|| format!("bad mutation `{item}` (expected <site>:drop or <site>:weaken:<ordering>)"))?;
-        let site = SITES.iter().find(|x| x.id == id).ok_or_else(|| {
+        let mutable = || {
             let mut ids: Vec<&str> = SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
             ids.sort_by(|a, b| rcu_core::site::site_order(a, b));
             ids.dedup();
-            format!("unknown site `{id}` (valid: {})", ids.join(", "))
-        })?;
+            ids.join(", ")
+        };
+        let site =
+            SITES.iter().find(|x| x.id == id).ok_or_else(|| format!("unknown site `{id}` (valid: {})", mutable()))?;
         let m = Mutation::parse(m)?;
         if !site.kind.is_mutable() {
-            return Err(format!("site {id} is a {:?} and cannot be mutated", site.kind));
+            let what = match site.kind {
+                SiteKind::Relaxed => "a relaxed access",
+                SiteKind::Plain => "a plain access",
+                SiteKind::Lock => "a lock operation",
+                _ => "a call into QemuEvent/QemuSemaphore (mutate its own sites, B40-B47)",
+            };
+            return Err(format!("site {id} is {what} and cannot be mutated (mutable sites: {})", mutable()));
         }
         set.insert(site.id, m);
     }

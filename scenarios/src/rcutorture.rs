@@ -287,15 +287,17 @@ fn program(v: Version, o: Opts, obs: Arc<Obs>) -> Program<P> {
 /// Run rcutorture on real threads against one version.
 pub fn run(v: Version, o: &Opts) -> Report {
     let obs = Arc::new(Obs::default());
-    let mut cfg = RunConfig::default();
-    // As in the matrix's standard configuration: count registry accesses made
-    // without rcu_registry_lock (SEED's walk) instead of failing on them, so
-    // that the stress test reports on the protocol itself.
-    cfg.lock_check = LockCheck::Count;
-    cfg.max_threads = o.readers + o.fake_updaters + 6;
-    // seed/v3 synchronize_rcu() allocates a head per call; the loops stop
-    // before the arena runs out.
-    cfg.max_heads = 400_000;
+    let cfg = RunConfig {
+        // As in the matrix's standard configuration: count registry accesses
+        // made without rcu_registry_lock (SEED's walk) instead of failing on
+        // them, so that the stress test reports on the protocol itself.
+        lock_check: LockCheck::Count,
+        max_threads: o.readers + o.fake_updaters + 6,
+        // seed/v3 synchronize_rcu() allocates a head per call; the loops stop
+        // before the arena runs out.
+        max_heads: 400_000,
+        ..RunConfig::default()
+    };
     let b = Bounds {
         iterations: 1,
         budget_secs: o.seconds,

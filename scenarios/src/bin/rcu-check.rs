@@ -54,7 +54,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
         /// Worker threads (default: number of CPUs).
-        #[arg(long, value_name = "N", value_parser = parse_positive)]
+        #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
         jobs: Option<usize>,
     },
     /// Find the first (fewest-preemption) counterexample of a cell and print it
@@ -70,7 +70,7 @@ enum Cmd {
         #[arg(long, value_parser = parse_checker)]
         checker: Option<Checker>,
         /// Largest loom preemption bound to try (default: the scenario's).
-        #[arg(long, value_name = "N", value_parser = parse_bound)]
+        #[arg(long, value_name = "N", value_parser = parse_bound, allow_negative_numbers = true)]
         preemptions: Option<usize>,
         /// Apply mutations, e.g. `B12:drop` or `B21:weaken:relaxed` (comma-separated).
         #[arg(long, value_name = "SITE:MUTATION")]
@@ -83,16 +83,16 @@ enum Cmd {
         #[arg(long = "version", value_name = "V", value_parser = parse_version, value_delimiter = ',')]
         versions: Vec<Version>,
         /// Stress duration per version, in seconds.
-        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "1")]
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, default_value = "1")]
         seconds: f64,
         /// Reader threads.
-        #[arg(long, value_name = "N", value_parser = parse_positive, default_value = "4")]
+        #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true, default_value = "4")]
         readers: usize,
         /// Threads looping on synchronize_rcu() (QEMU's "fake" updaters).
-        #[arg(long, value_name = "N", value_parser = parse_count, default_value = "2")]
+        #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true, default_value = "2")]
         fake_updaters: usize,
         /// Seconds without completion, past the duration, before a run is a stall.
-        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true, default_value = "30")]
         watchdog: f64,
         /// Machine-readable output.
         #[arg(long)]
@@ -117,19 +117,19 @@ struct MatrixArgs {
     #[arg(long, value_parser = parse_checker)]
     checker: Option<Checker>,
     /// loom preemption bound for every cell.
-    #[arg(long, value_name = "N", value_parser = parse_bound)]
+    #[arg(long, value_name = "N", value_parser = parse_bound, allow_negative_numbers = true)]
     preemptions: Option<usize>,
     /// shuttle iterations (std: runs) for every cell.
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     iterations: Option<usize>,
     /// Wall-clock budget per cell in seconds; an unfinished exploration is bounded-out.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     budget: Option<f64>,
     /// Machine-readable output: {"cells": [...], "summary": {...}}.
     #[arg(long)]
     json: bool,
     /// Worker threads (default: number of CPUs).
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Skip producing replay tokens for violated cells.
     #[arg(long)]
@@ -148,6 +148,8 @@ fn parse_checker(s: &str) -> Result<Checker, String> {
     Checker::parse(s)
 }
 
+// The numeric options set `allow_negative_numbers` so that `-1` reaches
+// their parser (and its "valid: …" message) instead of reading as a flag.
 fn parse_positive(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -203,6 +205,65 @@ fn term_write(s: &str) {
     }
 }
 
+/// A clap error as one line: clap's message, then what is valid there (the
+/// subcommands, the subcommand's arguments, the usage) and clap's suggestion.
+fn clap_error_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let text = e.render().to_string();
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let mut msg = lines.next().unwrap_or("bad arguments").trim_start_matches("error: ").trim_end().to_string();
+    if msg.ends_with(':') {
+        // "the following required arguments were not provided:" and its indented list.
+        let items: Vec<&str> =
+            lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()).map(str::trim).collect();
+        msg = format!("{msg} {}", items.join(" "));
+    }
+    let root = Cli::command();
+    let subcommands: Vec<&str> = root.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+    // The top level takes no option with a value: its first word that is not
+    // a flag names the subcommand.
+    let sub = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .find(|a| !a.starts_with('-'))
+        .and_then(|n| root.find_subcommand(&n).cloned());
+    let suggestion = [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg]
+        .into_iter()
+        .find_map(|k| match e.get(k) {
+            Some(ContextValue::String(s)) => Some(s.clone()),
+            Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.join("`, `")),
+            _ => None,
+        })
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
+    let hint = match (e.kind(), &sub) {
+        (ErrorKind::InvalidSubcommand, _) | (ErrorKind::UnknownArgument, None) => {
+            format!(" (valid: a subcommand, one of {}; or --help, --version{suggestion})", subcommands.join(", "))
+        }
+        (ErrorKind::UnknownArgument, Some(c)) => {
+            let mut valid: Vec<String> = c
+                .get_arguments()
+                .filter_map(|a| match a.get_long() {
+                    Some(l) => Some(format!("--{l}")),
+                    None if a.is_positional() => Some(format!("<{}>", a.get_id().as_str().to_uppercase())),
+                    None => None,
+                })
+                .collect();
+            valid.push("--help".into());
+            format!(" (valid for `{}`: {}{suggestion})", c.get_name(), valid.join(", "))
+        }
+        (ErrorKind::MissingRequiredArgument, _) => match text.lines().find_map(|l| l.strip_prefix("Usage: ")) {
+            Some(u) => format!(" (usage: {})", u.trim()),
+            None => " (see --help)".to_string(),
+        },
+        (ErrorKind::ValueValidation, _) => String::new(),
+        (_, Some(c)) => format!(" (see `rcu-check {} --help`)", c.get_name()),
+        (_, None) => " (see `rcu-check --help`)".to_string(),
+    };
+    format!("{msg}{hint}")
+}
+
 /// One line on stderr, exit code 2.
 fn bad_input(msg: &str) -> ExitCode {
     term_write(&format!("rcu-check: {msg}\n"));
@@ -225,18 +286,7 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // clap's message, reduced to its first line ("error: …").
-            let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
-            let first = first.trim_start_matches("error: ");
-            let hint = match e.kind() {
-                ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument => {
-                    " (valid subcommands: list, matrix, mutants, explain, replay, torture; see --help)"
-                }
-                ErrorKind::MissingRequiredArgument => " (see --help)",
-                _ => "",
-            };
-            return bad_input(&format!("{first}{hint}"));
+            return bad_input(&clap_error_line(&e));
         }
     };
     scenarios::harness::install_panic_hook();
@@ -481,6 +531,19 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
 
 fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, jobs: Option<usize>) -> ExitCode {
     let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
+    // A --site must be mutable in at least one selected version.
+    let mut valid: Vec<&'static str> =
+        versions.iter().flat_map(|v| mutants::mutants_of(*v)).map(|(s, _)| s.id).collect();
+    valid.sort_by(|a, b| rcu_core::site::site_order(a, b));
+    valid.dedup();
+    if let Some(s) = sites.iter().find(|s| !valid.contains(s)) {
+        let names: Vec<&str> = versions.iter().map(|v| v.name()).collect();
+        return bad_input(&format!(
+            "site {s} is not a mutable site of {} (valid: {})",
+            names.join(", "),
+            valid.join(", ")
+        ));
+    }
     let js = mutants::justifications(mutants::PROOFS_MD);
     let mut work = vec![];
     for v in &versions {
@@ -491,7 +554,7 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
         }
     }
     if work.is_empty() {
-        return bad_input("no mutable site of the selected versions matches --site");
+        return bad_input("the selected versions have no mutable site");
     }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let progress = Progress::new(json);
@@ -609,14 +672,27 @@ fn cmd_explain(
         Ok(m) => m,
         Err(e) => return bad_input(&e),
     };
+    // A site of another version would silently mutate nothing (sites of
+    // scenario and litmus code belong to no version and are left to the scenario).
+    let own: Vec<&'static str> = version.sites().iter().map(|s| s.id).collect();
+    let of_some_version = |id: &str| Version::ALL.iter().any(|v| v.sites().iter().any(|s| s.id == id));
+    if let Some((id, _)) = mutations.iter().find(|(id, _)| !own.contains(id) && of_some_version(id)) {
+        let mut valid: Vec<&str> = mutants::mutants_of(version).into_iter().map(|(s, _)| s.id).collect();
+        valid.dedup();
+        return bad_input(&format!("site {id} is not in version {version} (its mutable sites: {})", valid.join(", ")));
+    }
     let checker = checker.unwrap_or(scenario.checker);
     let base = CellSpec::new(scenario, version, checker);
     let top = preemptions.unwrap_or(base.bounds.preemption_bound);
     // Fewest preemptions first: the first bound that fails gives the shortest
-    // story (loom); shuttle: PCT depth 1, 2, 3.
+    // story (loom); shuttle: PCT depth 1 up to the scenario's depth when that
+    // is small, else the scenario's depth alone (a deep PCT search at every
+    // lower depth would take minutes for the rcutorture-sized programs).
+    let depth = base.bounds.pct_depth;
     let steps: Vec<usize> = match checker {
         Checker::Loom => (0..=top).collect(),
-        Checker::Shuttle => vec![1, 2, 3],
+        Checker::Shuttle if depth <= 3 => (1..=depth).collect(),
+        Checker::Shuttle => vec![depth],
         Checker::Std => vec![0],
     };
     let mut last = None;

@@ -1,0 +1,462 @@
+//! The `rcu-check` binary as a user runs it: every subcommand on small, fast
+//! cells (stdout, stderr, exit code, the JSON schemas), the explain → replay
+//! round trip, and bad input, which must always be one line on stderr saying
+//! what is wrong and what is valid, nothing on stdout, and exit code 2.
+//!
+//! Cells are picked to take well under a second each (`--jobs 1`, so the file
+//! stays cheap on a busy machine); the whole file runs in a few seconds in release.
+
+use std::process::Command;
+
+use models::Version;
+use serde_json::Value;
+
+/// One run of the binary.
+struct Run {
+    args: Vec<String>,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "rcu-check {:?}: exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Exit code `code` and nothing on stderr (the checkers' own banners are
+    /// filtered; a success prints only its report).
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "{}", self.describe());
+        assert!(self.stderr.is_empty(), "unexpected stderr: {}", self.describe());
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.describe()))
+    }
+}
+
+fn rcu_check(args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rcu-check"));
+    cmd.args(args);
+    // The checkers' and the trace's environment knobs would change bounds,
+    // output or timing: run as a user with none set.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("LOOM_") || k.starts_with("SHUTTLE_") || k == "RCU_LOG" || k == "RUST_BACKTRACE" {
+            cmd.env_remove(&*k);
+        }
+    }
+    let out = cmd.output().expect("run rcu-check");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        // A signal (a crash) has no code: never one of the codes expected here.
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn version_names() -> Vec<&'static str> {
+    Version::ALL.iter().map(|v| v.name()).collect()
+}
+
+fn scenario_names() -> Vec<&'static str> {
+    scenarios::catalog::all().iter().map(|s| s.name).collect()
+}
+
+/// The token of the `replay: cargo rcu-check replay <token>` line.
+fn replay_token(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: cargo rcu-check replay "))
+        .unwrap_or_else(|| panic!("no replay command in:\n{stdout}"));
+    assert!(line.starts_with("rcu1."), "{line}");
+    line.trim().to_string()
+}
+
+/// The rows of the thread-column table (from its header to the first blank line).
+fn thread_table(stdout: &str) -> Vec<&str> {
+    stdout.lines().skip_while(|l| !l.starts_with("step |")).take_while(|l| !l.trim().is_empty()).collect()
+}
+
+fn verdict_line(stdout: &str) -> &str {
+    stdout.lines().find(|l| l.starts_with("verdict ")).unwrap_or_else(|| panic!("no verdict line in:\n{stdout}"))
+}
+
+// ---------------------------------------------------------------- list
+
+#[test]
+fn list_text_names_every_version_scenario_and_site_section() {
+    let r = rcu_check(&["list"]).expect(0);
+    for section in ["VERSIONS", "SCENARIOS", "BARRIER SITES"] {
+        assert!(r.stdout.lines().any(|l| l.starts_with(section)), "no {section} section:\n{}", r.stdout);
+    }
+    for v in version_names() {
+        assert!(r.stdout.lines().any(|l| l.trim_start().starts_with(v)), "version {v} not listed:\n{}", r.stdout);
+    }
+    for s in scenario_names() {
+        assert!(r.stdout.contains(s), "scenario {s} not listed");
+    }
+    assert!(r.stdout.lines().any(|l| l.trim_start().starts_with("B12 ")), "site B12 not listed");
+}
+
+#[test]
+fn list_json_has_versions_scenarios_and_sites() {
+    let r = rcu_check(&["list", "--json"]).expect(0);
+    let j = r.json();
+
+    let versions: Vec<&str> = j["versions"]
+        .as_array()
+        .expect("versions array")
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or_else(|| panic!("version without a name: {v}")))
+        .collect();
+    assert_eq!(versions, version_names());
+
+    let scenarios: Vec<&str> = j["scenarios"]
+        .as_array()
+        .expect("scenarios array")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_else(|| panic!("scenario without a name: {s}")))
+        .collect();
+    assert_eq!(scenarios, scenario_names());
+
+    let sites = j["sites"].as_array().expect("sites array");
+    assert!(!sites.is_empty());
+    for s in sites {
+        for key in ["id", "kind", "function", "file", "line", "comment", "versions", "mutations"] {
+            assert!(s.get(key).is_some(), "site without `{key}`: {s}");
+        }
+        assert!(s["id"].as_str().is_some_and(|id| id.starts_with('B')), "{s}");
+        assert!(s["function"].as_str().is_some(), "{s}");
+        assert!(s["file"].as_str().is_some_and(|f| f.ends_with(".rs")), "{s}");
+        assert!(s["line"].as_u64().is_some_and(|n| n > 0), "{s}");
+        for v in s["versions"].as_array().expect("versions is an array") {
+            assert!(versions.contains(&v.as_str().unwrap_or("")), "unknown version {v} in {s}");
+        }
+        assert!(s["mutations"].is_array(), "{s}");
+    }
+    // B12 (smp_mb_global() in wait_for_readers) is on master and can be dropped.
+    let b12 = sites
+        .iter()
+        .find(|s| s["id"] == "B12" && s["versions"].as_array().unwrap().iter().any(|v| v == "master"))
+        .expect("B12 on master");
+    assert!(b12["mutations"].as_array().unwrap().iter().any(|m| m == "drop"), "{b12}");
+}
+
+// ---------------------------------------------------------------- matrix
+
+fn only_cell(j: &Value) -> &Value {
+    let cells = j["cells"].as_array().expect("cells array");
+    assert_eq!(cells.len(), 1, "{j}");
+    &cells[0]
+}
+
+#[test]
+fn matrix_json_cell_that_holds() {
+    let r =
+        rcu_check(&["matrix", "--scenario", "gp_sync_read", "--version", "master", "--json", "--jobs", "1"]).expect(0);
+    let j = r.json();
+    let c = only_cell(&j);
+    assert_eq!(c["scenario"], "gp_sync_read");
+    assert_eq!(c["version"], "master");
+    assert_eq!(c["checker"], "loom");
+    assert!(c["preemption_bound"].as_u64().is_some(), "loom cell without its bound: {c}");
+    assert!(c["iterations"].is_null(), "{c}");
+    assert_eq!(c["verdict"], "holds");
+    assert_eq!(c["expected"], "holds");
+    assert_eq!(c["matches_expected"], true);
+    assert!(c["replay"].is_null(), "{c}");
+    assert!(c["executions"].as_u64().is_some_and(|n| n > 0), "{c}");
+
+    let s = &j["summary"];
+    assert_eq!(s["cells"], 1);
+    assert_eq!(s["matching"], 1);
+    assert_eq!(s["mismatching"], 0);
+    let ttc = &s["time_to_counterexample"];
+    assert_eq!(ttc["n"], 0, "{s}");
+    // No counterexample: the keys are there, with no value.
+    assert!(ttc.get("median_seconds").is_some_and(Value::is_null), "{s}");
+    assert!(ttc.get("max_seconds").is_some_and(Value::is_null), "{s}");
+}
+
+#[test]
+fn matrix_json_violated_as_expected_has_a_token_that_replays() {
+    let r = rcu_check(&["matrix", "--scenario", "call_rcu_enqueue_race", "--version", "seed", "--json", "--jobs", "1"])
+        .expect(0);
+    let j = r.json();
+    let c = only_cell(&j);
+    assert_eq!(c["scenario"], "call_rcu_enqueue_race");
+    assert_eq!(c["version"], "seed");
+    assert_eq!(c["verdict"], "violated");
+    assert_eq!(c["kind"], "deadlock");
+    assert_eq!(c["expected"], "violated");
+    assert_eq!(c["expected_kind"], "deadlock");
+    assert_eq!(c["matches_expected"], true);
+    let token = c["replay"].as_str().unwrap_or_else(|| panic!("violated cell without a replay token: {c}"));
+    assert!(token.starts_with("rcu1."), "{token}");
+
+    let ttc = &j["summary"]["time_to_counterexample"];
+    assert_eq!(ttc["n"], 1, "{j}");
+    let (median, max) = (ttc["median_seconds"].as_f64().unwrap(), ttc["max_seconds"].as_f64().unwrap());
+    assert!(median >= 0.0 && median == max, "{ttc}");
+
+    let again = rcu_check(&["replay", token]).expect(0);
+    assert!(verdict_line(&again.stdout).contains("VIOLATED (deadlock)"), "{}", again.stdout);
+    assert!(!thread_table(&again.stdout).is_empty(), "{}", again.stdout);
+}
+
+/// A cell that differs from its expected result makes the matrix exit 1.
+///
+/// call_rcu_enqueue_race × seed deadlocks only when a producer is preempted
+/// between its `xchg(tail)` and its store-release (the broken-list window).
+/// loom explores *every* schedule with at most `--preemptions` preemptions, so
+/// at bound 0 it deterministically finds none and the cell holds where
+/// `violated (deadlock)` is expected.  (A `--checker std` run is no good here:
+/// whether real threads hit or miss the window depends on the OS scheduler.)
+#[test]
+fn matrix_mismatch_exits_1() {
+    let args =
+        ["matrix", "--scenario", "call_rcu_enqueue_race", "--version", "seed", "--preemptions", "0", "--jobs", "1"];
+    let r = rcu_check(&[&args[..], &["--json"]].concat()).expect(1);
+    let j = r.json();
+    let c = only_cell(&j);
+    assert_eq!(c["preemption_bound"], 0);
+    assert_eq!(c["verdict"], "holds");
+    assert_eq!(c["expected"], "violated");
+    assert_eq!(c["matches_expected"], false);
+    assert_eq!(j["summary"]["mismatching"], 1);
+
+    let r = rcu_check(&args).expect(1);
+    assert!(r.stdout.contains("differs from the expected result"), "{}", r.stdout);
+    assert!(r.stdout.contains("call_rcu_enqueue_race × seed: expected violated (deadlock), got holds"), "{}", r.stdout);
+}
+
+// ---------------------------------------------------------------- explain / replay
+
+#[test]
+fn explain_prints_a_thread_table_and_its_replay_reproduces_it() {
+    let r = rcu_check(&["explain", "seed", "force_covers_earlier_callback"]).expect(0);
+    assert!(r.stdout.starts_with("scenario   force_covers_earlier_callback"), "{}", r.stdout);
+    assert!(r.stdout.lines().any(|l| l == "version    seed"), "{}", r.stdout);
+    let verdict = verdict_line(&r.stdout);
+    assert!(verdict.starts_with("verdict    VIOLATED (deadlock)"), "{verdict}");
+    let table = thread_table(&r.stdout);
+    let header: Vec<&str> = table.first().expect("a thread table").split('|').map(str::trim).collect();
+    assert_eq!(header, ["step", "main", "call_rcu", "vcpu"], "{}", r.stdout);
+    assert!(table.len() > 10, "{}", r.stdout);
+    let token = replay_token(&r.stdout);
+
+    // replay exits 0 when the recorded schedule fails again (1 if it no
+    // longer does, 2 for a token it cannot read), with the same trace.
+    let again = rcu_check(&["replay", &token]).expect(0);
+    assert_eq!(verdict_line(&again.stdout), verdict);
+    assert_eq!(thread_table(&again.stdout), table);
+}
+
+#[test]
+fn explain_with_a_mutation_and_its_replay_keep_the_mutation() {
+    let r = rcu_check(&["explain", "master", "gp_sync_read", "--mutate", "B12:drop"]).expect(0);
+    assert!(r.stdout.lines().any(|l| l == "mutations  B12:drop"), "{}", r.stdout);
+    let verdict = verdict_line(&r.stdout).to_string();
+    assert!(verdict.contains("VIOLATED"), "{verdict}");
+    let again = rcu_check(&["replay", &replay_token(&r.stdout)]).expect(0);
+    assert!(again.stdout.lines().any(|l| l == "mutations  B12:drop"), "{}", again.stdout);
+    assert_eq!(verdict_line(&again.stdout), verdict);
+}
+
+#[test]
+fn explain_of_a_cell_that_holds_says_so() {
+    let r = rcu_check(&["explain", "master", "gp_sync_read"]).expect(0);
+    assert!(r.stdout.contains("gp_sync_read × master: holds"), "{}", r.stdout);
+    assert!(r.stdout.contains("nothing to explain"), "{}", r.stdout);
+    assert!(!r.stdout.contains("replay:"), "{}", r.stdout);
+}
+
+// ---------------------------------------------------------------- mutants
+
+#[test]
+fn mutants_of_one_site_are_killed_by_a_named_scenario() {
+    let scenarios = scenario_names();
+    let r = rcu_check(&["mutants", "--version", "master", "--site", "B12", "--jobs", "1"]).expect(0);
+    let rows: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("master ")).collect();
+    assert!(!rows.is_empty(), "{}", r.stdout);
+    for row in &rows {
+        let w: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&w[..2], ["master", "B12"], "{row}");
+        assert_eq!(w[3], "killed", "{row}");
+        let by = row.split("killed by ").nth(1).and_then(|x| x.split_whitespace().next()).unwrap_or("");
+        assert!(scenarios.contains(&by), "no killing scenario named in `{row}`");
+    }
+    assert!(rows.iter().any(|r| r.split_whitespace().nth(2) == Some("drop")), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("{n} mutants: {n} killed, 0 justified", n = rows.len())), "{}", r.stdout);
+
+    let r = rcu_check(&["mutants", "--version", "master", "--site", "B12", "--jobs", "1", "--json"]).expect(0);
+    let j = r.json();
+    let ms = j["mutants"].as_array().expect("mutants array");
+    assert_eq!(ms.len(), rows.len(), "{j}");
+    for m in ms {
+        assert_eq!(m["version"], "master");
+        assert_eq!(m["site"], "B12");
+        assert_eq!(m["status"], "killed", "{m}");
+        assert!(scenarios.contains(&m["killed_by"].as_str().unwrap_or("")), "{m}");
+        assert!(m["kind"].is_string(), "{m}");
+        assert!(m["time_to_counterexample"].as_f64().is_some(), "{m}");
+    }
+    let s = &j["summary"];
+    assert_eq!(s["mutants"], ms.len());
+    assert_eq!(s["killed"], ms.len());
+    assert_eq!(s["survived"], 0);
+    assert_eq!(s["time_to_counterexample"]["n"], ms.len());
+}
+
+// ---------------------------------------------------------------- torture
+
+#[test]
+fn torture_smoke_run() {
+    let args = ["torture", "--version", "master", "--seconds", "0.3", "--readers", "2", "--fake-updaters", "1"];
+    let r = rcu_check(&args).expect(0);
+    let row = r.stdout.lines().find(|l| l.starts_with("master ")).unwrap_or_else(|| panic!("{}", r.stdout));
+    assert_eq!(row.split_whitespace().nth(1), Some("ok"), "{row}");
+    assert!(r.stdout.contains("2 readers, 1 fake updaters"), "{}", r.stdout);
+
+    let r = rcu_check(&[&args[..], &["--json"]].concat()).expect(0);
+    let j = r.json();
+    let runs = j["torture"].as_array().expect("torture array");
+    assert_eq!(runs.len(), 1, "{j}");
+    let t = &runs[0];
+    assert_eq!(t["version"], "master");
+    assert_eq!(t["verdict"], "holds", "{t}");
+    assert_eq!(t["must_hold"], true);
+    assert_eq!(t["options"]["readers"], 2);
+    assert_eq!(t["options"]["fake_updaters"], 1);
+    assert!(t["reads"].as_u64().is_some_and(|n| n > 0), "{t}");
+    assert_eq!(t["callbacks_queued"], t["callbacks_run"], "{t}");
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn help_and_version_exit_0() {
+    let r = rcu_check(&["--help"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(r.stdout.contains("Usage: rcu-check"), "{}", r.describe());
+    let r = rcu_check(&["matrix", "--help"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(r.stdout.contains("--scenario"), "{}", r.describe());
+    let r = rcu_check(&["--version"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    assert!(r.stdout.starts_with("rcu-check "), "{}", r.describe());
+}
+
+// ---------------------------------------------------------------- bad input
+
+/// Exit code 2, nothing on stdout, one `rcu-check: …` line on stderr that
+/// mentions every one of `needles` (what is wrong, and what is valid).
+fn assert_bad_input(args: &[&str], needles: &[&str]) {
+    let r = rcu_check(args);
+    assert_eq!(r.code, 2, "{}", r.describe());
+    assert!(r.stdout.is_empty(), "bad input printed on stdout: {}", r.describe());
+    assert_eq!(r.stderr.lines().count(), 1, "not one line on stderr: {}", r.describe());
+    assert!(r.stderr.ends_with('\n'), "{}", r.describe());
+    assert!(r.stderr.starts_with("rcu-check: "), "{}", r.describe());
+    for bad in ["panicked", "Usage:", "For more information", "error:"] {
+        assert!(!r.stderr.contains(bad), "`{bad}` in: {}", r.describe());
+    }
+    for n in needles {
+        assert!(r.stderr.contains(n), "`{n}` missing from: {}", r.describe());
+    }
+}
+
+#[test]
+fn bad_subcommand_and_flags() {
+    assert_bad_input(&["frobnicate"], &["frobnicate", "list", "matrix", "mutants", "explain", "torture", "replay"]);
+    assert_bad_input(&["lst"], &["'lst'", "did you mean `list`"]);
+    assert_bad_input(&["--frob"], &["--frob", "list", "--help"]);
+    assert_bad_input(&["matrix", "--frob"], &["--frob", "`matrix`", "--scenario", "--json"]);
+    assert_bad_input(&["matrix", "--jsn"], &["--jsn", "did you mean `--json`"]);
+    assert_bad_input(&["list", "extra"], &["'extra'", "--json"]);
+    assert_bad_input(&["torture", "--frob"], &["--frob", "--seconds"]);
+    assert_bad_input(&["explain", "master"], &["<SCENARIO>", "usage: rcu-check explain"]);
+    assert_bad_input(&["replay"], &["<TOKEN>"]);
+    assert_bad_input(&["matrix", "--version"], &["--version", "rcu-check matrix --help"]);
+}
+
+#[test]
+fn bad_names() {
+    let versions = version_names().join(", ");
+    assert_bad_input(&["matrix", "--version", "nope"], &["`nope`", &versions]);
+    assert_bad_input(&["matrix", "--version", "master,nope"], &["`nope`", &versions]);
+    assert_bad_input(&["torture", "--version", "nope"], &["`nope`", &versions]);
+    assert_bad_input(&["mutants", "--version", "nope"], &["`nope`", &versions]);
+    assert_bad_input(&["explain", "nope", "gp_sync_read"], &["`nope`", &versions]);
+
+    let scenarios = scenario_names().join(", ");
+    assert_bad_input(&["matrix", "--scenario", "nope"], &["`nope`", &scenarios]);
+    assert_bad_input(&["explain", "master", "nope"], &["`nope`", &scenarios]);
+
+    assert_bad_input(&["matrix", "--checker", "nope"], &["`nope`", "loom", "shuttle", "std"]);
+    assert_bad_input(&["explain", "master", "gp_sync_read", "--checker", "nope"], &["`nope`", "loom"]);
+
+    assert_bad_input(&["mutants", "--site", "B999"], &["`B999`", "B12"]);
+    // B63 (the xchg(forced) of seed's call_rcu_thread) exists only from seed on.
+    assert_bad_input(&["mutants", "--version", "master", "--site", "B63"], &["B63", "master", "B12"]);
+}
+
+#[test]
+fn bad_numbers() {
+    assert_bad_input(&["matrix", "--jobs", "0"], &["'0'", "--jobs", "positive integer"]);
+    assert_bad_input(&["matrix", "--jobs", "x"], &["'x'", "--jobs", "positive integer"]);
+    assert_bad_input(&["mutants", "--jobs", "0"], &["'0'", "--jobs", "positive integer"]);
+    assert_bad_input(&["matrix", "--preemptions", "-1"], &["'-1'", "--preemptions", "0 to 10"]);
+    assert_bad_input(&["matrix", "--preemptions", "11"], &["'11'", "0 to 10"]);
+    assert_bad_input(&["explain", "master", "gp_sync_read", "--preemptions", "-1"], &["'-1'", "0 to 10"]);
+    assert_bad_input(&["matrix", "--iterations", "0"], &["'0'", "--iterations", "positive integer"]);
+    assert_bad_input(&["matrix", "--budget", "nan"], &["'nan'", "positive number of seconds"]);
+    assert_bad_input(&["torture", "--seconds", "abc"], &["'abc'", "--seconds", "positive number of seconds"]);
+    assert_bad_input(&["torture", "--seconds", "-1"], &["'-1'", "positive number of seconds"]);
+    assert_bad_input(&["torture", "--readers", "0"], &["'0'", "--readers", "positive integer"]);
+    assert_bad_input(&["torture", "--fake-updaters", "65"], &["'65'", "0 to 64"]);
+}
+
+#[test]
+fn bad_mutations() {
+    let gp = ["explain", "master", "gp_sync_read", "--mutate"];
+    assert_bad_input(&[&gp[..], &["B12:frobnicate"]].concat(), &["`frobnicate`", "drop", "weaken:<ordering>"]);
+    assert_bad_input(&[&gp[..], &["nonsense"]].concat(), &["`nonsense`", "<site>:drop", "<site>:weaken:<ordering>"]);
+    assert_bad_input(&[&gp[..], &["B999:drop"]].concat(), &["`B999`", "B12"]);
+    assert_bad_input(&[&gp[..], &["B12:weaken:nope"]].concat(), &["`nope`", "relaxed", "seqcst"]);
+    // A site of another version would otherwise mutate nothing and "hold".
+    assert_bad_input(&[&gp[..], &["B63:drop"]].concat(), &["B63", "master", "B12"]);
+}
+
+#[test]
+fn bad_replay_tokens() {
+    use scenarios::cell::Token;
+    assert_bad_input(&["replay", "garbage"], &["unreadable replay token", "`rcu1.`"]);
+    assert_bad_input(&["replay", ""], &["unreadable replay token", "`rcu1.`"]);
+    assert_bad_input(&["replay", "rcu1.!!"], &["unreadable replay token", "base64"]);
+    assert_bad_input(&["replay", "rcu1.AAAA"], &["unreadable replay token"]);
+
+    let token = |v: u32, scenario: &str| {
+        Token {
+            v,
+            checker: "loom".into(),
+            scenario: scenario.into(),
+            version: "master".into(),
+            mutations: String::new(),
+            preemption_bound: 2,
+            max_branches: 1000,
+            schedule: "{}".into(),
+        }
+        .encode()
+    };
+    assert_bad_input(&["replay", &token(2, "gp_sync_read")], &["format version 2", "reads 1"]);
+    assert_bad_input(&["replay", &token(1, "nope")], &["`nope`", "gp_sync_read"]);
+}
