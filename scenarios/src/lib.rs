@@ -5,6 +5,7 @@
 //! * [`capture`] and [`render`]: counterexamples as thread-column tables;
 //! * [`catalog`]: the scenario library (one family per module);
 //! * [`cell`]: one scenario × version × checker, with its expectation;
+//! * [`program`]: generated thread programs (proptest) and their interpreter;
 //! * the `rcu-check` binary (src/bin/rcu-check.rs).
 #![allow(clippy::disallowed_types)]
 
@@ -15,6 +16,7 @@ pub mod harness;
 pub mod litmus;
 pub mod matrix;
 pub mod mutants;
+pub mod program;
 pub mod quiet;
 pub mod rcutorture;
 pub mod render;

@@ -35,7 +35,8 @@ pub struct Objs<P: Platform> {
     data: Vec<QAtomic<P, u32>>,
 }
 
-fn obj_name(v: u32) -> String {
+/// `A`, `B`, `C`, `D`, then `obj4`, … (object names in traces and messages).
+pub fn obj_name(v: u32) -> String {
     ["A", "B", "C", "D"].get(v as usize).map(|s| s.to_string()).unwrap_or_else(|| format!("obj{v}"))
 }
 
@@ -44,6 +45,14 @@ impl<P: Platform> Objs<P> {
     pub fn new(n: u32) -> Arc<Self> {
         let data = (0..n).map(|i| QAtomic::new(format!("{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
         Arc::new(Objs { ptr: QAtomic::with_show("ptr", 0, obj_name), data })
+    }
+
+    /// The same, with every name in traces prefixed (`t1.ptr`, `t1.B.data`),
+    /// for programs with one set of objects per updater.
+    pub fn named(prefix: &str, n: u32) -> Arc<Self> {
+        let data =
+            (0..n).map(|i| QAtomic::new(format!("{prefix}{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
+        Arc::new(Objs { ptr: QAtomic::with_show(format!("{prefix}ptr"), 0, obj_name), data })
     }
 
     /// Reader: `p = qatomic_rcu_read(&ptr)`.

@@ -26,6 +26,7 @@ pub mod force;
 pub mod gp;
 pub mod primitives;
 pub mod registry;
+pub mod regressions;
 pub mod sb;
 pub mod tcg;
 pub mod torture;
@@ -261,6 +262,7 @@ pub fn all() -> Vec<&'static Scenario> {
     v.extend(tcg::SCENARIOS.iter());
     v.extend(registry::SCENARIOS.iter());
     v.extend(torture::SCENARIOS.iter());
+    v.extend(regressions::SCENARIOS.iter());
     v.extend(primitives::SCENARIOS.iter());
     v
 }
