@@ -6,6 +6,7 @@
 //! * [`catalog`]: the scenario library (one family per module);
 //! * [`cell`]: one scenario × version × checker, with its expectation;
 //! * [`program`]: generated thread programs (proptest) and their interpreter;
+//! * [`proofs`]: proofs.md ↔ code consistency;
 //! * the `rcu-check` binary (src/bin/rcu-check.rs).
 #![allow(clippy::disallowed_types)]
 
@@ -17,6 +18,7 @@ pub mod litmus;
 pub mod matrix;
 pub mod mutants;
 pub mod program;
+pub mod proofs;
 pub mod quiet;
 pub mod rcutorture;
 pub mod render;
