@@ -75,6 +75,9 @@ enum Cmd {
         /// Apply mutations, e.g. `B12:drop` or `B21:weaken:relaxed` (comma-separated).
         #[arg(long, value_name = "SITE:MUTATION")]
         mutate: Option<String>,
+        /// Wall-clock budget per bound tried, in seconds (default 60).
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+        budget: Option<f64>,
     },
     /// QEMU's rcutorture stress test on real threads (std backend), with a
     /// stall watchdog: a smoke test of each version under the OS scheduler.
@@ -312,8 +315,8 @@ fn run(cli: Cli) -> ExitCode {
         Some(Cmd::List { json }) => cmd_list(json),
         Some(Cmd::Matrix(a)) => cmd_matrix(a),
         Some(Cmd::Mutants { versions, sites, json, jobs }) => cmd_mutants(versions, sites, json, jobs),
-        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate }) => {
-            cmd_explain(version, scenario, checker, preemptions, mutate)
+        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate, budget }) => {
+            cmd_explain(version, scenario, checker, preemptions, mutate, budget)
         }
         Some(Cmd::Replay { token }) => cmd_replay(&token),
         Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
@@ -667,6 +670,7 @@ fn cmd_explain(
     checker: Option<Checker>,
     preemptions: Option<usize>,
     mutate: Option<String>,
+    budget: Option<f64>,
 ) -> ExitCode {
     let mutations = match cell::parse_mutations(mutate.as_deref().unwrap_or("")) {
         Ok(m) => m,
@@ -682,7 +686,10 @@ fn cmd_explain(
         return bad_input(&format!("site {id} is not in version {version} (its mutable sites: {})", valid.join(", ")));
     }
     let checker = checker.unwrap_or(scenario.checker);
-    let base = CellSpec::new(scenario, version, checker);
+    let mut base = CellSpec::new(scenario, version, checker);
+    if let Some(b) = budget {
+        base.bounds.budget_secs = b;
+    }
     let top = preemptions.unwrap_or(base.bounds.preemption_bound);
     // Fewest preemptions first: the first bound that fails gives the shortest
     // story (loom); shuttle: PCT depth 1 up to the scenario's depth when that

@@ -188,6 +188,31 @@ fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
     x.finish(&rcu);
 }
 
+/// synchronize_rcu() right after an earlier call_rcu1().  In SEED and later,
+/// synchronize_rcu() is call_rcu1() + wait, and the RCU thread starts the
+/// grace period.  When the RCU thread is woken by the synchronize_rcu node's
+/// own event set, that set's fence (B40) and the reset after the wake-up
+/// (B44) publish the updater's pointer store before the rcu_gp_ctr store.
+/// When it is woken by the *earlier* callback's set and its count snapshot
+/// already includes the synchronize_rcu node (whose set comes later), it has
+/// acquired the pointer store through the count but executed no fence since:
+/// only B17 in enter_qs() orders that store before the rcu_gp_ctr store.
+/// With B17 dropped, loom finds the use-after-free at pb 3 (v3: execution
+/// 54,885, 12 s); the matrix runs pb 2, where the unmutated cells hold.
+fn gp_sync_busy_rcu_thread<P: Platform>(x: &Exec<P>) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::new(2);
+    let reader = reader_thread(x, &rcu, &objs, false);
+    // An earlier batch keeps the RCU thread busy.
+    let h = rcu.c().alloc_head("X.rcu");
+    rcu.call_rcu1(h, || {});
+    objs.publish(1);
+    rcu.synchronize_rcu();
+    objs.free(0);
+    reader.join();
+    x.finish(&rcu);
+}
+
 /// Two grace periods and a reader whose `rcu_gp_ctr` snapshot is stale: the
 /// classic counter-wrap race, reachable with a 2-bit counter.
 fn gp_counter_wrap<P: Platform>(x: &Exec<P>) {
@@ -237,7 +262,7 @@ const GP_WAITED: Window = Window {
 };
 
 /// The family.
-pub static SCENARIOS: [Scenario; 5] = [
+pub static SCENARIOS: [Scenario; 6] = [
     Scenario {
         name: "gp_sync_read",
         family: "grace-period",
@@ -278,6 +303,27 @@ pub static SCENARIOS: [Scenario; 5] = [
         expect: all_hold,
         windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
         bodies: bodies!(gp_call_rcu_read),
+    },
+    Scenario {
+        name: "gp_sync_busy_rcu_thread",
+        family: "grace-period",
+        provenance: "force_rcu v1 3/5 \"rcu: Use call_rcu() in synchronize_rcu()\" (same text in v3 3/5, 76873115f4): the grace period is started by the RCU thread; spec §5.1",
+        summary: "synchronize_rcu() right after call_rcu1(): one batch, the RCU thread woken by the earlier callback's set",
+        legend: "reader:   rcu_read_lock; p = rcu_read(ptr); use(*p); rcu_read_unlock\n\
+                 updater:  call_rcu1(X); init B; rcu_set(ptr, B); synchronize_rcu(); free(A)\n\
+                 call_rcu: woken by X's set; count snapshot = {X, sync}; enter_qs: B17; rcu_gp_ctr store; scan; run X, sync",
+        property: "the reader never reads POISON (use-after-free) nor an uninitialised object",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
+        configure: cfg::standard,
+        expect: all_hold,
+        windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_sync_busy_rcu_thread),
     },
     Scenario {
         name: "gp_nested_read",
