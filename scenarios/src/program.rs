@@ -480,6 +480,16 @@ fn closure<P: Platform>(v: Version, prog: &Program, obs: &Arc<Obs>) -> harness::
     Arc::new(move |rt: &Arc<Runtime<P>>| run_program(&Exec { rt: rt.clone(), version: v, obs: obs.clone() }, &prog))
 }
 
+/// A program must fit the run's rcu_head arena.
+fn assert_fits_heads(prog: &Program, cfg: &RunConfig) {
+    assert!(
+        prog.heads() <= cfg.max_heads,
+        "program `{prog}` needs {} rcu_heads (at most {})",
+        prog.heads(),
+        cfg.max_heads
+    );
+}
+
 /// Sample `iterations` schedules of `prog` on version `v` under shuttle (PCT,
 /// depth [`SHUTTLE_PCT_DEPTH`], the given seed: the same program and seed
 /// give the same verdict, which shrinking relies on).
@@ -493,12 +503,7 @@ pub fn check_shuttle(v: Version, prog: &Program, iterations: usize, seed: u64) -
 #[cfg(feature = "shuttle")]
 pub fn check_shuttle_with(v: Version, prog: &Program, b: &Bounds) -> Outcome {
     let cfg = run_config(v, Checker::Shuttle);
-    assert!(
-        prog.heads() <= cfg.max_heads,
-        "program `{prog}` needs {} rcu_heads (at most {})",
-        prog.heads(),
-        cfg.max_heads
-    );
+    assert_fits_heads(prog, &cfg);
     let obs = Arc::new(Obs::default());
     harness::run_shuttle(closure(v, prog, &obs), cfg, b, harness::ShuttleMode::Explore, obs, None)
 }
@@ -513,12 +518,7 @@ pub fn check_loom(v: Version, prog: &Program, preemption_bound: usize) -> Outcom
         "program `{prog}` needs {} loom threads on {v} (main, call_rcu, the timer if the version has timed waits, and the workers; loom allows 5)",
         prog.loom_threads(v)
     );
-    assert!(
-        prog.heads() <= cfg.max_heads,
-        "program `{prog}` needs {} rcu_heads (at most {})",
-        prog.heads(),
-        cfg.max_heads
-    );
+    assert_fits_heads(prog, &cfg);
     let obs = Arc::new(Obs::default());
     harness::run_loom(closure(v, prog, &obs), cfg, &b, harness::LoomMode::Explore, obs, None)
 }
