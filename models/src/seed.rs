@@ -306,7 +306,7 @@ pub fn call_rcu_thread<P: Platform>(v: &Seed<P>) {
         enter_qs(v, sleep);
         qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
             "util/rcu.c@85f9333f5dff:326 qatomic_sub(&rcu_call_count, n)",
-            "Subtraction of the batch after the grace period. Pairs with B64 in call_rcu1(): the RMWs keep the count exact [B27]"));
+            "The grace period before the subtraction of the batch. Pairs with B64 in call_rcu1(): the RMWs keep the count exact [B27]"));
         c.dequeue_and_run(n, &g.sync_event);
     }
 }

@@ -168,7 +168,7 @@ pub fn call_rcu_thread<P: Platform>(v: &Semaphore<P>) {
         seed::enter_qs(v, sleep);
         qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
             "SEMAPHORE draft: qatomic_sub(&rcu_call_count, n)",
-            "Subtraction of the batch after the grace period. Pairs with B73 in call_rcu1(): the RMWs keep the count exact [B27]"));
+            "The grace period before the subtraction of the batch. Pairs with B73 in call_rcu1(): the RMWs keep the count exact [B27]"));
         c.dequeue_and_run_with(n, || {}, || qemu_sem_wait(&g.sync_event));
     }
 }

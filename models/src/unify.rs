@@ -230,7 +230,7 @@ pub fn call_rcu_thread<P: Platform, V: MasterLike<P> + RcuVersion<P>>(v: &V) {
         v.synchronize_rcu();
         qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
             "util/rcu.c@acac9446ea98:308 qatomic_sub(&rcu_call_count, n)",
-            "Subtraction of the batch after the grace period, so that wait_for_readers() sees the pile-up. Pairs with B28 in call_rcu1() [B27]"));
+            "The grace period before the subtraction of the batch, so that wait_for_readers() sees the pile-up. Pairs with B28 in call_rcu1() [B27]"));
         c.dequeue_and_run(n, &g.rcu_call_ready_event);
     }
 }

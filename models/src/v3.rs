@@ -258,7 +258,7 @@ pub fn call_rcu_thread<P: Platform>(v: &V3<P>) {
         seed::enter_qs(v, state & RCU_CALL_STATE_FORCED != 0);
         qatomic_sub(&g.rcu_call_state, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
             "util/rcu.c@2f58f3627f74:316 qatomic_sub(&rcu_call_state, n)",
-            "Subtraction of the batch after the grace period. Pairs with B84 in call_rcu1(): the RMWs keep the count exact [B27]"));
+            "The grace period before the subtraction of the batch. Pairs with B84 in call_rcu1(): the RMWs keep the count exact [B27]"));
         c.dequeue_and_run(n, &g.rcu_call_ready_event);
     }
 }
@@ -271,7 +271,7 @@ pub fn call_rcu1<P: Platform>(v: &V3<P>, node: HeadRef, func: RcuCallback) {
     c.enqueue(node);
     qatomic_inc(&v.g.rcu_call_state, site!(B84, Rmw(SeqCst), "call_rcu1",
         "util/rcu.c@2f58f3627f74:343 qatomic_inc(&rcu_call_state)",
-        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B83 and B27 in call_rcu_thread() [B84]"));
+        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B83 in call_rcu_thread() and B27 in call_rcu_thread() [B84]"));
     qemu_event_set(&v.g.rcu_call_ready_event);
     site_doc!(B29, Call, "call_rcu1", "util/rcu.c@2f58f3627f74:344 qemu_event_set(&rcu_call_ready_event)",
         "No barrier needed: qemu_event_set() begins with the full barrier B40, ordering the count before the event [B29]");
