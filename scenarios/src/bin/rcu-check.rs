@@ -494,11 +494,16 @@ fn scenario_json(s: &'static Scenario) -> serde_json::Value {
 
 fn cmd_matrix(a: MatrixArgs) -> ExitCode {
     let mut o = MatrixOpts::default();
+    // Repeated names (`--version master,master`) select a row or column once.
     if !a.versions.is_empty() {
         o.versions = a.versions.clone();
+        let mut seen = std::collections::BTreeSet::new();
+        o.versions.retain(|v| seen.insert(*v));
     }
     if !a.scenarios.is_empty() {
         o.scenarios = a.scenarios.clone();
+        let mut seen = std::collections::BTreeSet::new();
+        o.scenarios.retain(|s| seen.insert(s.name));
     }
     o.checker = a.checker;
     o.preemptions = a.preemptions;
