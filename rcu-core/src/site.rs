@@ -166,6 +166,14 @@ pub fn sites_in(modules: &[&str]) -> Vec<&'static Site> {
     v
 }
 
+/// The IDs of every site a run may mutate, each once, in `B<n>` order.
+pub fn mutable_site_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
+    ids.sort_by(|a, b| site_order(a, b));
+    ids.dedup();
+    ids
+}
+
 /// Order `B2` before `B10`.
 pub fn site_order(a: &str, b: &str) -> std::cmp::Ordering {
     let num = |s: &str| s.trim_start_matches('B').parse::<u32>().unwrap_or(u32::MAX);

@@ -315,12 +315,7 @@ pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
         let (id, m) = item
             .split_once(':')
             .ok_or_else(|| format!("bad mutation `{item}` (expected <site>:drop or <site>:weaken:<ordering>)"))?;
-        let mutable = || {
-            let mut ids: Vec<&str> = SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
-            ids.sort_by(|a, b| rcu_core::site::site_order(a, b));
-            ids.dedup();
-            ids.join(", ")
-        };
+        let mutable = || rcu_core::site::mutable_site_ids().join(", ");
         let site =
             SITES.iter().find(|x| x.id == id).ok_or_else(|| format!("unknown site `{id}` (valid: {})", mutable()))?;
         let m = Mutation::parse(m)?;

@@ -66,28 +66,16 @@ pub struct Justification {
 /// Parse the table under the `## Survivors` heading of proofs.md:
 /// `| B42 | all | drop | why … |`.
 pub fn justifications(md: &str) -> Vec<Justification> {
-    let mut out = vec![];
-    let mut inside = false;
-    for line in md.lines() {
-        if line.starts_with("## ") {
-            inside = line.trim_start_matches("## ").trim().starts_with("Survivors");
-            continue;
-        }
-        if !inside || !line.starts_with("| B") {
-            continue;
-        }
-        let cols: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-        if cols.len() < 4 {
-            continue;
-        }
-        out.push(Justification {
-            site: cols[0].to_string(),
+    crate::proofs::section_rows(md, "Survivors")
+        .into_iter()
+        .filter(|cols| cols.len() >= 4)
+        .map(|cols| Justification {
+            site: cols[0].clone(),
             versions: cols[1].split(',').map(|s| s.trim().to_string()).collect(),
-            mutation: cols[2].to_string(),
+            mutation: cols[2].clone(),
             why: cols[3..].join(" | "),
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 /// The justification for a survivor, if proofs.md has one.

@@ -53,8 +53,9 @@ pub fn pairing_rows(md: &str) -> Vec<PairingRow> {
         .collect()
 }
 
-/// Table rows starting with `| B` under the `## <heading>` section.
-fn section_rows(md: &str, heading: &str) -> Vec<Vec<String>> {
+/// Table rows starting with `| B` under the `## <heading>` section, split
+/// into trimmed columns (also the survivor table that [`mutants`] reads).
+pub fn section_rows(md: &str, heading: &str) -> Vec<Vec<String>> {
     let mut out = vec![];
     let mut inside = false;
     for line in md.lines() {

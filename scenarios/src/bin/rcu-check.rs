@@ -182,12 +182,11 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 }
 
 fn parse_site(s: &str) -> Result<&'static str, String> {
-    rcu_core::site::SITES.iter().find(|x| x.id == s && x.kind.is_mutable()).map(|x| x.id).ok_or_else(|| {
-        let mut ids: Vec<&str> = rcu_core::site::SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
-        ids.sort_by(|a, b| rcu_core::site::site_order(a, b));
-        ids.dedup();
-        format!("unknown or non-mutable site `{s}` (valid: {})", ids.join(", "))
-    })
+    let ids = rcu_core::site::mutable_site_ids();
+    ids.iter()
+        .find(|&&x| x == s)
+        .copied()
+        .ok_or_else(|| format!("unknown or non-mutable site `{s}` (valid: {})", ids.join(", ")))
 }
 
 /// The terminal's stderr while the checker-noise filter is installed.
