@@ -107,15 +107,21 @@ fn program<P: Platform>(body: Body<P>, version: Version, obs: Arc<Obs>) -> Progr
     Arc::new(move |rt: &Arc<Runtime<P>>| body(&Exec { rt: rt.clone(), version, obs: obs.clone() }))
 }
 
-/// The run configuration a cell uses.
-pub fn run_config(spec: &CellSpec, capture_id: u64) -> RunConfig {
+/// The default run configuration for a checker, before the scenario adjusts it.
+pub fn base_config(checker: Checker) -> RunConfig {
     let mut cfg = RunConfig::default();
-    if spec.checker == Checker::Loom {
+    if checker == Checker::Loom {
         // Every model object is created anew in each execution: keep the
         // per-thread reader slots and the rcu_head arena to loom's size.
         cfg.max_threads = 5;
         cfg.max_heads = 12;
     }
+    cfg
+}
+
+/// The run configuration a cell uses.
+pub fn run_config(spec: &CellSpec, capture_id: u64) -> RunConfig {
+    let mut cfg = base_config(spec.checker);
     (spec.scenario.configure)(spec.version, &mut cfg);
     cfg.mutations = spec.mutations.clone();
     cfg.capture = capture_id;

@@ -466,11 +466,7 @@ pub const BUDGET_SECS: f64 = 30.0;
 /// The run configuration programs use: [`cfg::standard`] (timeouts fire,
 /// unlocked registry accesses counted), with loom's small arenas under loom.
 pub fn run_config(v: Version, checker: Checker) -> RunConfig {
-    let mut c = RunConfig::default();
-    if checker == Checker::Loom {
-        c.max_threads = 5;
-        c.max_heads = 12;
-    }
+    let mut c = crate::cell::base_config(checker);
     cfg::standard(v, &mut c);
     c
 }
