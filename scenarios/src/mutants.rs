@@ -106,6 +106,14 @@ pub fn mutants_of(v: Version) -> Vec<(&'static Site, Mutation)> {
     out
 }
 
+/// The IDs of the sites mutated for these versions, each once, in `B<n>` order.
+pub fn mutable_site_ids_of(versions: &[Version]) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = versions.iter().flat_map(|v| mutants_of(*v)).map(|(s, _)| s.id).collect();
+    ids.sort_by(|a, b| rcu_core::site::site_order(a, b));
+    ids.dedup();
+    ids
+}
+
 /// The scenarios that can kill a mutant of `v`: loom scenarios that hold on
 /// `v` unmutated (a scenario already failing cannot tell).
 pub fn killers(v: Version) -> Vec<&'static Scenario> {

@@ -539,10 +539,7 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
 fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, jobs: Option<usize>) -> ExitCode {
     let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
     // A --site must be mutable in at least one selected version.
-    let mut valid: Vec<&'static str> =
-        versions.iter().flat_map(|v| mutants::mutants_of(*v)).map(|(s, _)| s.id).collect();
-    valid.sort_by(|a, b| rcu_core::site::site_order(a, b));
-    valid.dedup();
+    let valid = mutants::mutable_site_ids_of(&versions);
     if let Some(s) = sites.iter().find(|s| !valid.contains(s)) {
         let names: Vec<&str> = versions.iter().map(|v| v.name()).collect();
         return bad_input(&format!(
@@ -685,8 +682,7 @@ fn cmd_explain(
     let own: Vec<&'static str> = version.sites().iter().map(|s| s.id).collect();
     let of_some_version = |id: &str| Version::ALL.iter().any(|v| v.sites().iter().any(|s| s.id == id));
     if let Some((id, _)) = mutations.iter().find(|(id, _)| !own.contains(id) && of_some_version(id)) {
-        let mut valid: Vec<&str> = mutants::mutants_of(version).into_iter().map(|(s, _)| s.id).collect();
-        valid.dedup();
+        let valid = mutants::mutable_site_ids_of(&[version]);
         return bad_input(&format!("site {id} is not in version {version} (its mutable sites: {})", valid.join(", ")));
     }
     let checker = checker.unwrap_or(scenario.checker);
