@@ -4,9 +4,9 @@
 //! |---|---|---|
 //! | `master` | [`master`] | util/rcu.c today (blob b703c86f15a3) |
 //! | `unify` | [`unify`] | 55d98e3ede "rcu: Unify force quiescent state" (blob acac9446ea98) |
-//! | `seed` | [`seed`] | force_rcu v1 3/5 + 4/5, the patch under review in the seed messages |
-//! | `semaphore-draft` | [`semaphore`] | Peter Xu's "Make sync_event a semaphore" (2025-11-06) |
-//! | `semaphore-followup` | [`semaphore`] | the same, reading `forced` before `n` (2025-11-14) |
+//! | `seed` | [`seed`] | force_rcu v1 3/5 + 4/5, the patch under review in the seed messages (blob 85f9333f5dff) |
+//! | `semaphore-draft` | [`semaphore`] | Peter Xu's "Make sync_event a semaphore" (2025-11-06, blob dfe031a5c96e) |
+//! | `semaphore-followup` | [`semaphore`] | the same, reading `forced` before `n` (2025-11-07, blob aff98d9ee29c) |
 //! | `v3` | [`v3`] | force_rcu v3 3/5 + 4/5 (blob 2f58f3627f74) |
 //!
 //! **Faithful before clever.**  Each port keeps QEMU's function names, control
@@ -135,7 +135,7 @@ impl Version {
             Version::Seed => &VersionInfo {
                 name: "seed",
                 title: "force_rcu v1 3/5 + 4/5 (the patch the seed review discusses)",
-                provenance: "Message-Id 20251029-force_rcu-v1-4-bf860a6277a6@rsg.ci.i.u-tokyo.ac.jp, blob 85f9333f5dff (3/5: 3c4af9d213c8)",
+                provenance: "Message-Id 20251029-force_rcu-v1-4-bf860a6277a6@rsg.ci.i.u-tokyo.ac.jp applied to blob 3c4af9d213c8 (3/5; qemu-ci 76873115f47a), giving blob 85f9333f5dff",
                 based_on: "unify",
                 has_force_rcu: true,
                 timed_waits: true,
@@ -144,7 +144,7 @@ impl Version {
             Version::SemaphoreDraft => &VersionInfo {
                 name: "semaphore-draft",
                 title: "Peter Xu: rcu: Make sync_event a semaphore (enter_qs(!xchg(forced)) after n)",
-                provenance: "draft in the thread on seed 4/5, 2025-11-06 (spec §6b)",
+                provenance: "Message-ID aQ0Ys09WtlSPoapm@x1.local (2025-11-06) applied to seed's 85f9333f5dff, giving blob dfe031a5c96e",
                 based_on: "seed",
                 has_force_rcu: true,
                 timed_waits: true,
@@ -153,7 +153,7 @@ impl Version {
             Version::SemaphoreFollowup => &VersionInfo {
                 name: "semaphore-followup",
                 title: "Peter Xu's semaphore draft, follow-up ordering (xchg(forced) before n)",
-                provenance: "follow-up in the same thread, 2025-11-14 (spec §6b)",
+                provenance: "Message-ID aQ37hd0fVJltYtt-@x1.local (2025-11-07) applied to the draft's dfe031a5c96e, giving blob aff98d9ee29c",
                 based_on: "seed",
                 has_force_rcu: true,
                 timed_waits: true,
@@ -162,7 +162,7 @@ impl Version {
             Version::V3 => &VersionInfo {
                 name: "v3",
                 title: "force_rcu v3 3/5 + 4/5 (count and FORCED in one word, two events)",
-                provenance: "Message-Id 20260115-force_rcu-v3-0-1f8bfaff4815@rsg.ci.i.u-tokyo.ac.jp, commits 76873115f4 + 04befc2b7a, blob 2f58f3627f74",
+                provenance: "Message-Id 20260115-force_rcu-v3-0-1f8bfaff4815@rsg.ci.i.u-tokyo.ac.jp, qemu-ci commits 76873115f4 + 04befc2b7a, blob 2f58f3627f74",
                 based_on: "unify",
                 has_force_rcu: true,
                 timed_waits: true,

@@ -122,7 +122,7 @@ impl<P: Platform> RcuVersion<P> for Master<P> {
 
 const F: &str = "wait_for_readers";
 
-/// `wait_for_readers()` (rcu.c:74-142): wait for the previous parity/grace
+/// `wait_for_readers()` (rcu.c:75-142): wait for the previous parity/grace
 /// period to be empty of readers.  Called and returns with rcu_registry_lock
 /// held; drops it while it waits.
 pub fn wait_for_readers<P: Platform, V: MasterLike<P>>(v: &V) {

@@ -1,8 +1,8 @@
 //! V3: the force_rcu series v3 (2026-01-15, Message-Id
 //! `20260115-force_rcu-v3-0-1f8bfaff4815@rsg.ci.i.u-tokyo.ac.jp`; v2 of
-//! 2025-12-13 has the same rcu.c logic), patches 3/5 (`76873115f4`) and 4/5
-//! (`04befc2b7a`) on the CI mirror, util/rcu.c blob `2f58f3627f74`.  Not
-//! merged.  Spec §6.
+//! 2025-12-13 has the same rcu.c logic), patches 3/5 (`76873115f47a`) and 4/5
+//! (`04befc2b7ad8`) on the pbo-linaro/qemu-ci branch of that Message-Id (head
+//! `36db4321c061`), util/rcu.c blob `2f58f3627f74`.  Not merged.  Spec §6.
 //!
 //! v2 split the event in two (call_rcu1() always sets `rcu_call_ready_event`
 //! again; force_rcu() has `rcu_call_force_event`) and folded the `forced` flag
@@ -12,10 +12,10 @@
 //! |---|---|
 //! | `force_rcu()` (79-83): `qatomic_or(&rcu_call_state, FORCED)`; set force event | [`force_rcu`] |
 //! | `wait_for_readers(bool force)` (86-180): resets the force event on entry; forced state entered at the top of the loop, under the lock, when `state >= 30` (a set FORCED bit counts) or after 5 timed waits | [`wait_for_readers`] |
-//! | `enter_qs(bool force)` | SEED's [`crate::seed::enter_qs`] (same text) |
+//! | `enter_qs(bool force)` (182-210) | SEED's [`crate::seed::enter_qs`] (same text) |
 //! | `call_rcu_thread()` (287-337): `fetch_and` snapshots the count and clears FORCED | [`call_rcu_thread`] |
 //! | `call_rcu1()` (339-345): `qatomic_inc` + unconditional set | [`call_rcu1`] |
-//! | `synchronize_rcu()`, `drain_call_rcu()` | SEED's (3/5 and 4/5 texts are the same) |
+//! | `synchronize_rcu()` (358-366), `drain_call_rcu()` (377-410) | SEED's (3/5 and 4/5 texts are the same) |
 
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ fn state_show(v: u32) -> String {
     }
 }
 
-/// V3's file-scope variables besides the common ones (v3 rcu.c:52-56).
+/// V3's file-scope variables besides the common ones (v3 rcu.c:54-55, 217).
 pub struct V3Globals<P: Platform> {
     /// `static QemuEvent rcu_call_force_event` (initialised reset).
     pub rcu_call_force_event: QemuEvent<P>,

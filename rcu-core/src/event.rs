@@ -1,7 +1,9 @@
-//! `QemuEvent`: the futex state machine of util/event.c (MASTER base, blob of
-//! `20251016-force-v1-1…~1`; futex path, i.e. Linux and, since 69e10db83e,
-//! Windows), plus `qemu_event_timedwait()` in the two conventions of the
-//! unmerged force_rcu series, and the pre-2023 implementation as a positive
+//! `QemuEvent`: the futex state machine of util/event.c (MASTER blob
+//! `5a8141cd0e46`, also UNIFY's; line numbers are to it; futex path, i.e.
+//! Linux and, since 69e10db83e, Windows), plus `qemu_event_timedwait()` in the
+//! two conventions of the unmerged force_rcu series (v1 2/5: blob
+//! `e22cc08a629b`, `bool`, true iff set; v3 `b022d84717`: blob `cb26a0bfb952`,
+//! `void`, lines 132-189), and the pre-2023 implementation as a positive
 //! control.
 //!
 //! States (event.c:6-30): `EV_SET = 0`, `EV_FREE = 1`, `EV_BUSY = -1`.
