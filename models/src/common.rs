@@ -2,10 +2,15 @@
 //! identical in all versions), `rcu_gp_ongoing()`, the registry and its
 //! `QLIST`s, the wait-free callback queue (`enqueue()` / `try_dequeue()`),
 //! registration, force_rcu notifiers, and the dequeue-and-run loop of
-//! call_rcu_thread() that MASTER, UNIFY, SEED and V3 share.
+//! call_rcu_thread() that every version shares (SEMAPHORE with a semaphore
+//! wait and no reset).
 //!
-//! Provenance: util/rcu.c blob b703c86f15a3 (MASTER; the same text in every
-//! version for these functions) and include/qemu/rcu.h at the same base.
+//! Provenance: util/rcu.c blob `b703c86f15a3` (MASTER; line numbers here are
+//! to it).  These functions have the same text in every version's blob, at
+//! other lines (e.g. `enqueue()` is UNIFY 213-234, SEED and SEMAPHORE 214-235,
+//! V3 219-240).  include/qemu/rcu.h is blob `020dbe4d8b77` (MASTER, UNIFY);
+//! SEED and V3 have `d6aa4e5854d3`, which only adds `void force_rcu(void);` at
+//! line 121, after the reader side.
 //!
 //! `rcu_reader` is QEMU's coroutine-safe TLS: here each model thread's slot is
 //! `readers[thread index]`, found through the backend thread-local
@@ -17,8 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex};
 
 use rcu_core::atomic::{
-    qatomic_load_acquire, qatomic_read, qatomic_set, qatomic_store_release, qatomic_xchg, smp_mb_placeholder, Name,
-    QAtomic,
+    plain_store, qatomic_load_acquire, qatomic_read, qatomic_set, qatomic_store_release, qatomic_xchg,
+    smp_mb_placeholder, Name, QAtomic,
 };
 use rcu_core::event::{qemu_event_reset, qemu_event_set, qemu_event_wait, QemuEvent};
 use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, Bql, Guarded, QemuMutex};
@@ -31,8 +36,15 @@ use rcu_core::{rcu_trace, site, site_doc};
 pub const RCU_GP_LOCKED: u64 = 1 << 0;
 /// `RCU_GP_CTR`: the grace-period counter starts at bit 1 (rcu.c:44).
 pub const RCU_GP_CTR: u64 = 1 << 1;
-/// `RCU_CALL_MIN_SIZE`: "a decent number of callbacks" (rcu.c:177).
+/// `RCU_CALL_MIN_SIZE`: "a decent number of callbacks" (MASTER rcu.c:177; rcu.c:47 in every later version).
 pub const RCU_CALL_MIN_SIZE: u32 = 30;
+
+/// Why SEED's and the semaphore drafts' `forced` issues its stores as swaps
+/// under loom ([`rcu_core::atomic::StoreAs`]).
+pub const FORCED_SWAPS: &str = "forced mixes qatomic_set(true) (force_rcu) with qatomic_xchg(false) (the RCU thread): \
+     loom 0.7.2's partial modification order lets a later xchg read a value an exact store overwrote (a false alarm). \
+     An inversion a swap hides would need the true-store to be mo-before an xchg that did not read it, \
+     which leaves forced true either way";
 
 /// A pointer to an `rcu_head`: an index into the run's head arena.
 pub type HeadRef = u32;
@@ -47,8 +59,11 @@ pub type RcuCallback = Box<dyn FnOnce() + Send + 'static>;
 
 /// `struct rcu_head` (rcu.h:138-141).
 pub struct RcuHead<P: Platform> {
-    /// `next`: written plainly by enqueue() (`node->next = NULL`), then by the
-    /// successor's store-release; read with load-acquire by try_dequeue().
+    /// `next`: written plainly by enqueue() (`node->next = NULL`, B19), then by
+    /// the successor's store-release (B21); read with load-acquire by
+    /// try_dequeue() (B22).  A mixed location: the plain store is race-checked
+    /// against every other access, and stores are exact (two writers: the
+    /// node's producer and its successor's).
     pub next: QAtomic<P, u32>,
     /// `func`: written plainly by call_rcu1() before enqueue(), read by the RCU
     /// thread after try_dequeue(); loom checks that the two are ordered.
@@ -272,7 +287,11 @@ impl<P: Platform> RcuCommon<P> {
             .collect();
         let heads = (0..cfg.max_heads)
             .map(|i| RcuHead {
-                next: QAtomic::with_show(Name::Indexed("h", i as u32, ".next"), NULL, head_show),
+                next: QAtomic::mixed(
+                    if i == 0 { Name::Static("dummy.next") } else { Name::Indexed("h", i as u32, ".next") },
+                    NULL,
+                    head_show,
+                ),
                 func: P::Cell::new(None),
             })
             .collect();
@@ -458,7 +477,9 @@ impl<P: Platform> RcuCommon<P> {
 
     /// `notifier_list_notify(&index->force_rcu, NULL)`: call reader `r`'s
     /// force_rcu notifiers (QLIST_FOREACH_SAFE), from the grace-period thread,
-    /// with rcu_registry_lock held.
+    /// in MASTER, UNIFY and V3 with rcu_registry_lock held; SEED and SEMAPHORE
+    /// call it after dropping the lock (seed rcu.c:139, 162-165), which
+    /// [`Guarded`] reports (proofs.md F6).
     pub fn notifier_list_notify(&self, func: &str, r: usize) {
         let list = self.lists.with_mut(func, |l| l.force_rcu(r).snapshot());
         rcu_trace!(P, "notifier_list_notify(reader[{}].force_rcu): {} notifier(s)", r, list.len());
@@ -537,22 +558,17 @@ impl<P: Platform> RcuCommon<P> {
         let me = current::<P>();
         let name = if me.capturing() { self.head_name(node) } else { String::new() };
         me.quietly(|| {
-            qatomic_set(&self.heads[node as usize].next, NULL);
+            plain_store(&self.heads[node as usize].next, NULL, site!(B19, Plain, "enqueue",
+                "util/rcu.c:191 node->next = NULL",
+                "No barrier needed: a plain store, ordered before the successor's link (B21, a store to the same field) by B20's release and the successor's B20 acquire, and before the consumer's B22 through B21 [B19]"));
         });
-        site_doc!(
-            B19,
-            Plain,
-            "enqueue",
-            "util/rcu.c:191 node->next = NULL",
-            "No barrier needed: a plain store published by the store-release B21 of the next enqueue [B19]"
-        );
 
         // Make this node the tail of the list.  The node will be used by
         // further enqueue operations, but it will not be dequeued yet...
         let old_tail = me.quietly(|| {
             qatomic_xchg(&self.tail, node, site!(B20, Rmw(SeqCst), "enqueue",
                 "util/rcu.c:198 qatomic_xchg(&tail, &node->next)",
-                "Claim of the tail slot before linking the predecessor. Pairs with B20 in enqueue(): concurrent producers are totally ordered on tail [B20]"))
+                "The node's plain next = NULL (B19) before the claim of the tail slot, and the predecessor's claim before the link into its next field. Pairs with B20 in enqueue(): the successor's xchg reads this one, so its link B21 is ordered after B19 (else a C11 data race on next, and on ARM/POWER a link lost under a late NULL); concurrent producers are totally ordered on tail [B20]"))
         });
         if me.capturing() {
             me.trace(format_args!("enqueue({name}): xchg tail → &{}.next", self.head_name(old_tail)));
@@ -666,7 +682,7 @@ impl<P: Platform> RcuCommon<P> {
     }
 
     /// The dequeue-and-run loop of call_rcu_thread() (MASTER rcu.c:286-303;
-    /// identical in UNIFY and V3, and in SEED with `ready = sync_event`):
+    /// identical in UNIFY 309-326 and V3 317-334, and in SEED 327-344 with `ready = sync_event`):
     /// callbacks run under the BQL; when try_dequeue() finds a producer between
     /// its xchg and its store-release, wait for `ready` (reset-check-wait).
     pub fn dequeue_and_run(&self, n: u32, ready: &QemuEvent<P>) {

@@ -4,11 +4,12 @@
 //! on top of UNIFY.  util/rcu.c blob `85f9333f5dff` (3/5 alone: `3c4af9d213c8`).
 //! This is the code the two seed messages discuss.  Spec §5.
 //!
-//! The 4/5 blob is not on the CI mirror (b4 could not apply v1 to master), so
-//! this port is v3's 3/5 text (identical to v1 3/5, spec §5.1) plus the 4/5 diff
-//! as quoted in Peter Xu's review (`aQJbd5qYR10qcbr7@x1.local`, in
-//! `../shared/seeds/`) and spec §5.2-5.6 for the hunks the review does not
-//! quote (call_rcu1, drain_call_rcu, the dequeue loop, rcu_init_complete).
+//! The exact file: the CI mirror has no v1 commits (b4 could not apply v1 to
+//! master), but the 4/5 mail's util/rcu.c hunk (`index 3c4af9d213c8..85f9333f5dff`)
+//! applies to blob `3c4af9d213c8`, v3's post-3/5 file (pbo-linaro/qemu-ci commit
+//! `76873115f47a`; being the hunk's pre-image, it is also v1 3/5's result), and
+//! gives exactly blob `85f9333f5dff`.  The port follows that file; every line
+//! number here and in the `site!` references is to it.
 //!
 //! | C function (seed rcu.c lines) | Rust |
 //! |---|---|
@@ -31,7 +32,7 @@ use rcu_core::platform::Platform;
 use rcu_core::runtime::{GpMode, Runtime};
 use rcu_core::{rcu_trace, site, site_doc};
 
-use crate::common::{HeadRef, RcuCallback, RcuCommon, RCU_CALL_MIN_SIZE, RCU_GP_CTR, REGISTRY};
+use crate::common::{HeadRef, RcuCallback, RcuCommon, FORCED_SWAPS, RCU_CALL_MIN_SIZE, RCU_GP_CTR, REGISTRY};
 use crate::RcuVersion;
 
 /// SEED's file-scope variables besides the common ones (seed rcu.c:52-57).
@@ -64,7 +65,7 @@ impl<P: Platform> Seed<P> {
         Seed {
             c: RcuCommon::new(rt),
             g: SeedGlobals {
-                forced: QAtomic::new("forced", false),
+                forced: QAtomic::new("forced", false).stores_as_swaps(FORCED_SWAPS),
                 rcu_call_count: QAtomic::new("rcu_call_count", 0),
                 sync_event: QemuEvent::new("sync_event", false),
             },
@@ -120,9 +121,11 @@ pub fn force_rcu<P: Platform>(v: &Seed<P>) {
 const F: &str = "wait_for_readers";
 
 /// `wait_for_readers(bool sleep)` (seed rcu.c:87-176), with the timed wait as
-/// a parameter: SEED passes `qemu_event_timedwait(&sync_event, 10)` (v1: true
-/// iff set); SEMAPHORE passes `qemu_sem_timedwait(&sync_event, 10)` as the
-/// draft wrote it (0 on success, -1 on timeout, used as a C truth value).
+/// a parameter: SEED passes `qemu_event_timedwait(&sync_event, 10)` (v1 2/5,
+/// util/event.c blob `e22cc08a629b`: true iff set); SEMAPHORE passes
+/// `qemu_sem_timedwait(&sync_event, 10)` as the draft wrote it (0 on success,
+/// -1 on timeout, used as a C truth value).  Lines 87-206 are the same in the
+/// SEMAPHORE blobs `dfe031a5c96e` and `aff98d9ee29c` (only line 151 differs).
 pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
     v: &V,
     rcu_call_count: &QAtomic<P, u32>,
@@ -153,7 +156,7 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
                     B13,
                     Relaxed,
                     "wait_for_readers",
-                    "util/rcu.c@85f9333f5dff:114 qatomic_set(&index->waiting, false)",
+                    "util/rcu.c@85f9333f5dff:113 qatomic_set(&index->waiting, false)",
                     "No barrier needed: worst of all we get some extra futex wake-ups [B13]"
                 );
             }
@@ -179,7 +182,7 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
                 B10,
                 Call,
                 "wait_for_readers",
-                "util/rcu.c@85f9333f5dff:141-149 qemu_event_wait; qemu_event_reset(&rcu_gp_event)",
+                "util/rcu.c@85f9333f5dff:143,149 qemu_event_wait; qemu_event_reset(&rcu_gp_event)",
                 "No barrier needed: reset after the wait; it ends with B44, and a stale SET only costs a rescan [B10]"
             );
         } else if qatomic_read(rcu_call_count) >= RCU_CALL_MIN_SIZE || sleeps == 0 || timedwait() {
@@ -229,7 +232,7 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
     });
 }
 
-/// `enter_qs(bool sleep)` (seed rcu.c:178-206; v3 `enter_qs(bool force)`):
+/// `enter_qs(bool sleep)` (seed rcu.c:178-206; v3 `enter_qs(bool force)`, v3 rcu.c:182-210):
 /// MASTER's synchronize_rcu() without rcu_sync_lock (only the RCU thread calls it).
 pub fn enter_qs<P: Platform, V: EnterQs<P> + ?Sized>(v: &V, flag: bool) {
     let c = v.c();
@@ -237,7 +240,7 @@ pub fn enter_qs<P: Platform, V: EnterQs<P> + ?Sized>(v: &V, flag: bool) {
     // Write RCU-protected pointers before reading p_rcu_reader->ctr.  Pairs
     // with smp_mb_placeholder() in rcu_read_lock().  Also orders write to
     // RCU-protected pointers before write to rcu_gp_ctr.
-    smp_mb_global::<P>(site!(B17, Fence(SeqCst), "enter_qs", "util/rcu.c@3c4af9d213c8:181 smp_mb_global()",
+    smp_mb_global::<P>(site!(B17, Fence(SeqCst), "enter_qs", "util/rcu.c@85f9333f5dff:186 smp_mb_global()",
         "The updaters' stores to RCU-protected pointers before the loads of p_rcu_reader->ctr and the store to rcu_gp_ctr. Pairs with B4 in rcu_read_lock() [B17]"));
 
     qemu_mutex_lock(&c.rcu_registry_lock);
@@ -254,7 +257,7 @@ pub fn enter_qs<P: Platform, V: EnterQs<P> + ?Sized>(v: &V, flag: bool) {
                 qatomic_set(&c.rcu_gp_ctr, c.gp_ctr_increment(qatomic_read(&c.rcu_gp_ctr)));
             }
         }
-        site_doc!(B18, Relaxed, "enter_qs", "util/rcu.c@3c4af9d213c8:191-197 qatomic_set(&rcu_gp_ctr, ...)",
+        site_doc!(B18, Relaxed, "enter_qs", "util/rcu.c@85f9333f5dff:196,198,201 qatomic_set(&rcu_gp_ctr, ...)",
             "No barrier needed: B17 orders it after the pointer stores and B12 in the next wait_for_readers() before the ctr loads [B18]");
         v.wait_for_readers(flag);
     }

@@ -1,25 +1,29 @@
-//! SEMAPHORE: Peter Xu's draft "rcu: Make sync_event a semaphore" (mail of
-//! 2025-11-06 in the thread on SEED 4/5), on top of SEED, in its two orderings:
+//! SEMAPHORE: Peter Xu's draft "rcu: Make sync_event a semaphore", on top of
+//! SEED, in its two orderings, both posted as diffs inside replies in the thread
+//! on SEED 4/5 (never as a series):
 //!
-//! * **draft** (2025-11-06): after the idle loop read `n`, the grace period is
-//!   started with `enter_qs(!qatomic_xchg(&forced, false))`;
-//! * **follow-up** (2025-11-14): `sleep = !qatomic_xchg(&forced, false)` is read
-//!   inside the idle loop, *before* `n`.
+//! * **draft** (Message-ID `aQ0Ys09WtlSPoapm@x1.local`, 2025-11-06; diff
+//!   `index 85f9333f5d..dfe031a5c9`): after the idle loop read `n`, the grace
+//!   period is started with `enter_qs(!qatomic_xchg(&forced, false))`.
+//!   util/rcu.c blob `dfe031a5c96e` (the diff applied to SEED's `85f9333f5dff`);
+//! * **follow-up** (Message-ID `aQ37hd0fVJltYtt-@x1.local`, 2025-11-07; diff
+//!   `index dfe031a5c9..aff98d9ee2` on top of the draft): `sleep =
+//!   !qatomic_xchg(&forced, false)` is read inside the idle loop, *before* `n`.
+//!   util/rcu.c blob `aff98d9ee29c`.
 //!
-//! Spec §6b and §7 item 3.  The draft was never posted as a series, and its
-//! text is not on the CI mirror; this port follows the spec's description
-//! line by line.  In particular the draft kept wait_for_readers()'s condition
-//! as written with `qemu_sem_timedwait()` in place of the v1 event timed wait,
-//! although the former returns 0 on success and -1 on timeout (the opposite
-//! truth value): the port keeps that too.
+//! Spec §6b and §7 item 3.  The port follows those two exact files; line
+//! numbers are to them (draft / follow-up where they differ).  The draft kept
+//! wait_for_readers()'s condition as written with `qemu_sem_timedwait()` in
+//! place of the v1 event timed wait, although the former returns 0 on success
+//! and -1 on timeout (the opposite truth value): the port keeps that too.
 //!
-//! | C function | Rust |
+//! | C function (draft / follow-up rcu.c lines) | Rust |
 //! |---|---|
-//! | `force_rcu()`: `qatomic_set(&forced, true); qemu_sem_post(&sync_event)` | [`force_rcu`] |
-//! | `wait_for_readers(bool sleep)`: SEED's with `qemu_sem_timedwait(&sync_event, 10)` | SEED's [`crate::seed::wait_for_readers`] with that timed wait |
-//! | `call_rcu_thread()`: no resets, `sem_wait` when idle and in the dequeue loop | [`call_rcu_thread`] |
-//! | `call_rcu1()`: posts on the 0→1 transition | [`call_rcu1`] |
-//! | `enter_qs()`, `synchronize_rcu()`, `drain_call_rcu()` | SEED's, unchanged |
+//! | `force_rcu()` (80-84): `qatomic_set(&forced, true); qemu_sem_post(&sync_event)` | [`force_rcu`] |
+//! | `wait_for_readers(bool sleep)` (87-176): SEED's with `qemu_sem_timedwait(&sync_event, 10)` (line 151) | SEED's [`crate::seed::wait_for_readers`] with that timed wait |
+//! | `call_rcu_thread()` (282-328 / 282-330): no resets, `sem_wait` when idle and in the dequeue loop | [`call_rcu_thread`] |
+//! | `call_rcu1()` (330-338 / 332-340): posts on the 0→1 transition | [`call_rcu1`] |
+//! | `enter_qs()` (178-206), `synchronize_rcu()` (351-359 / 353-361), `drain_call_rcu()` (370-403 / 372-405) | SEED's, unchanged |
 
 use std::sync::Arc;
 
@@ -29,20 +33,20 @@ use rcu_core::runtime::Runtime;
 use rcu_core::sem::{qemu_sem_post, qemu_sem_timedwait, qemu_sem_wait, QemuSemaphore};
 use rcu_core::{rcu_trace, site, site_doc};
 
-use crate::common::{HeadRef, RcuCallback, RcuCommon};
+use crate::common::{HeadRef, RcuCallback, RcuCommon, FORCED_SWAPS};
 use crate::seed::{self, EnterQs};
 use crate::RcuVersion;
 
 /// Which of Peter Xu's two orderings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ordering {
-    /// 2025-11-06: `enter_qs(!xchg(&forced, false))` after reading `n`.
+    /// 2025-11-06 (blob `dfe031a5c96e`): `enter_qs(!xchg(&forced, false))` after reading `n`.
     Draft,
-    /// 2025-11-14: `sleep = !xchg(&forced, false)` before reading `n`.
+    /// 2025-11-07 (blob `aff98d9ee29c`): `sleep = !xchg(&forced, false)` before reading `n`.
     Followup,
 }
 
-/// SEMAPHORE's file-scope variables besides the common ones.
+/// SEMAPHORE's file-scope variables besides the common ones (rcu.c:52-57).
 pub struct SemGlobals<P: Platform> {
     /// `static bool forced`.
     pub forced: QAtomic<P, bool>,
@@ -65,7 +69,7 @@ impl<P: Platform> Semaphore<P> {
         Semaphore {
             c: RcuCommon::new(rt),
             g: SemGlobals {
-                forced: QAtomic::new("forced", false),
+                forced: QAtomic::new("forced", false).stores_as_swaps(FORCED_SWAPS),
                 rcu_call_count: QAtomic::new("rcu_call_count", 0),
                 sync_event: QemuSemaphore::new("sync_event", 0),
             },
@@ -107,7 +111,7 @@ impl<P: Platform> RcuVersion<P> for Semaphore<P> {
     }
 }
 
-/// `force_rcu()`: `qatomic_set(&forced, true); qemu_sem_post(&sync_event)`.
+/// `force_rcu()` (rcu.c:80-84): `qatomic_set(&forced, true); qemu_sem_post(&sync_event)`.
 pub fn force_rcu<P: Platform>(v: &Semaphore<P>) {
     rcu_trace!(P, "force_rcu()");
     qatomic_set(&v.g.forced, true);
@@ -115,7 +119,7 @@ pub fn force_rcu<P: Platform>(v: &Semaphore<P>) {
         B70,
         Relaxed,
         "force_rcu",
-        "SEMAPHORE draft: qatomic_set(&forced, true)",
+        "util/rcu.c@dfe031a5c96e:82 (follow-up aff98d9ee29c:82) qatomic_set(&forced, true)",
         "No barrier needed: qemu_sem_post() right after takes the semaphore's mutex, a release [B70]"
     );
     qemu_sem_post(&v.g.sync_event);
@@ -123,11 +127,11 @@ pub fn force_rcu<P: Platform>(v: &Semaphore<P>) {
 
 fn xchg_forced<P: Platform>(v: &Semaphore<P>) -> bool {
     qatomic_xchg(&v.g.forced, false, site!(B71, Rmw(SeqCst), "call_rcu_thread",
-        "SEMAPHORE draft/follow-up: qatomic_xchg(&forced, false)",
+        "util/rcu.c@dfe031a5c96e:307 (follow-up aff98d9ee29c:297) qatomic_xchg(&forced, false)",
         "Consumption of a force request before (follow-up) or after (draft) reading rcu_call_count. Pairs with B70 in force_rcu() through the semaphore's mutex [B71]"))
 }
 
-/// `call_rcu_thread()` of the draft / follow-up.
+/// `call_rcu_thread()` of the draft (rcu.c:282-328) / follow-up (rcu.c:282-330).
 pub fn call_rcu_thread<P: Platform>(v: &Semaphore<P>) {
     let c = &v.c;
     let g = &v.g;
@@ -148,7 +152,7 @@ pub fn call_rcu_thread<P: Platform>(v: &Semaphore<P>) {
                 B72,
                 Relaxed,
                 "call_rcu_thread",
-                "SEMAPHORE draft: qatomic_read(&rcu_call_count)",
+                "util/rcu.c@dfe031a5c96e:296 (follow-up aff98d9ee29c:298) qatomic_read(&rcu_call_count)",
                 "No barrier needed: ordered after the semaphore wait by its mutex [B72]"
             );
             if k != 0 {
@@ -167,13 +171,14 @@ pub fn call_rcu_thread<P: Platform>(v: &Semaphore<P>) {
         }
         seed::enter_qs(v, sleep);
         qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
-            "SEMAPHORE draft: qatomic_sub(&rcu_call_count, n)",
+            "util/rcu.c@dfe031a5c96e:308 (follow-up aff98d9ee29c:310) qatomic_sub(&rcu_call_count, n)",
             "The grace period before the subtraction of the batch. Pairs with B73 in call_rcu1(): the RMWs keep the count exact [B27]"));
         c.dequeue_and_run_with(n, || {}, || qemu_sem_wait(&g.sync_event));
     }
 }
 
-/// `call_rcu1()`: posts sync_event on the 0→1 transition of rcu_call_count.
+/// `call_rcu1()` (draft rcu.c:330-338, follow-up 332-340): posts sync_event on
+/// the 0→1 transition of rcu_call_count.
 pub fn call_rcu1<P: Platform>(v: &Semaphore<P>, node: HeadRef, func: RcuCallback) {
     let c = &v.c;
     rcu_trace!(P, "call_rcu1({})", c.head_name(node));
@@ -182,7 +187,7 @@ pub fn call_rcu1<P: Platform>(v: &Semaphore<P>, node: HeadRef, func: RcuCallback
     let old = qatomic_fetch_inc(
         &v.g.rcu_call_count,
         site!(B73, Rmw(SeqCst), "call_rcu1",
-        "SEMAPHORE draft: qatomic_fetch_inc(&rcu_call_count)",
+        "util/rcu.c@dfe031a5c96e:335 (follow-up aff98d9ee29c:337) qatomic_fetch_inc(&rcu_call_count)",
         "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B73]"),
     );
     if old == 0 {

@@ -23,9 +23,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::platform::{Ordering, Platform, RawAtomic};
+use crate::platform::{Ordering, Platform, RawAtomic, RawCell};
 use crate::runtime::try_current;
-use crate::site::{Mutation, Site, SiteKind};
+use crate::site::{Mutation, Profile, Site, SiteKind};
 
 /// A word type QEMU code uses atomically.
 pub trait Word: Copy + Eq + fmt::Debug + Send + Sync + 'static {
@@ -80,13 +80,50 @@ impl From<String> for Name {
     }
 }
 
+/// How stores to a location are issued under loom.
+///
+/// C11 stores are exact stores ([`StoreAs::Exact`], the default): loom may then
+/// order two unordered stores to one location either way in modification
+/// order, so coherence inversions (the S litmus shape) are explored.  A swap
+/// makes every store read, and so follow, the latest store loom executed: on a
+/// location with one writer that changes nothing (the writer's stores are
+/// ordered by program order anyway), on a location with several writers it
+/// hides every inversion.  [`StoreAs::Swap`] is therefore only for locations
+/// that need it, each with its reason (the constructor's argument).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreAs {
+    /// A C11 store.
+    Exact,
+    /// A swap whose result is discarded, for the stated reason.
+    Swap(&'static str),
+}
+
 /// An atomic variable of a model, with a name for traces (`rcu_gp_ctr`,
 /// `reader[2].ctr`, `h3.next`, …).
+///
+/// A location that QEMU also accesses *plainly* (`node->next = NULL`) is made
+/// with [`QAtomic::mixed`]: it carries a race-checked shadow cell, so a plain
+/// access that is not ordered by happens-before with another access of the
+/// location is a `data-race` failure under loom, naming both accesses.  Every
+/// location gets one in runs with a `plain` mutation.
 pub struct QAtomic<P: Platform, T: Word> {
     raw: T::Atomic<P>,
     name: Name,
     show: Option<fn(T) -> String>,
+    stores: StoreAs,
+    shadow: Option<Shadow<P>>,
+    /// The last value stored, kept only while a trace is captured, so that a
+    /// load of an older value says so.
+    last: std::sync::Mutex<Option<T>>,
     _p: PhantomData<P>,
+}
+
+/// The race check of a location's plain accesses: a backend cell whose
+/// accesses loom checks for happens-before, and who accessed it last
+/// (scaffolding, for the report).
+struct Shadow<P: Platform> {
+    cell: P::Cell<()>,
+    log: std::sync::Mutex<Vec<(String, String, bool)>>,
 }
 
 impl<P: Platform, T: Word> fmt::Debug for QAtomic<P, T> {
@@ -95,15 +132,56 @@ impl<P: Platform, T: Word> fmt::Debug for QAtomic<P, T> {
     }
 }
 
+/// Whether the run race-checks every location (a `plain` mutation is active).
+fn run_has_plain<P: Platform>() -> bool {
+    with_ctx::<P, _>(|ctx| ctx.is_some_and(|c| c.rt.cfg.mutations.has_plain()))
+}
+
+/// The run's memory-model profile.
+fn profile<P: Platform>() -> Profile {
+    with_ctx::<P, _>(|ctx| ctx.map_or(Profile::C11, |c| c.rt.cfg.profile))
+}
+
 impl<P: Platform, T: Word> QAtomic<P, T> {
+    fn make(name: Name, v: T, show: Option<fn(T) -> String>, mixed: bool) -> Self {
+        // Only loom checks races; std and shuttle would only pay for the cell.
+        let shadow = ((mixed || run_has_plain::<P>()) && P::NAME == "loom")
+            .then(|| Shadow { cell: P::Cell::new(()), log: std::sync::Mutex::new(vec![]) });
+        QAtomic {
+            raw: T::Atomic::<P>::new(v),
+            name,
+            show,
+            stores: StoreAs::Exact,
+            shadow,
+            last: std::sync::Mutex::new(Some(v)),
+            _p: PhantomData,
+        }
+    }
+
     /// A new atomic (under loom: inside the model).
     pub fn new(name: impl Into<Name>, v: T) -> Self {
-        QAtomic { raw: T::Atomic::<P>::new(v), name: name.into(), show: None, _p: PhantomData }
+        Self::make(name.into(), v, None, false)
     }
 
     /// Like [`QAtomic::new`], with a value printer for traces (e.g. node names).
     pub fn with_show(name: impl Into<Name>, v: T, show: fn(T) -> String) -> Self {
-        QAtomic { raw: T::Atomic::<P>::new(v), name: name.into(), show: Some(show), _p: PhantomData }
+        Self::make(name.into(), v, Some(show), false)
+    }
+
+    /// A location QEMU accesses both plainly ([`plain_store`]) and atomically.
+    pub fn mixed(name: impl Into<Name>, v: T, show: fn(T) -> String) -> Self {
+        Self::make(name.into(), v, Some(show), true)
+    }
+
+    /// Issue this location's stores as swaps under loom, for `why` (see [`StoreAs`]).
+    pub fn stores_as_swaps(mut self, why: &'static str) -> Self {
+        self.stores = StoreAs::Swap(why);
+        self
+    }
+
+    /// How stores to this location are issued.
+    pub fn store_policy(&self) -> StoreAs {
+        self.stores
     }
 
     /// Name used in traces.
@@ -136,6 +214,77 @@ impl<P: Platform, T: Word> QAtomic<P, T> {
     fn tracing(&self) -> bool {
         with_ctx::<P, _>(|ctx| ctx.is_some_and(|c| c.tracing()))
     }
+
+    fn capturing(&self) -> bool {
+        with_ctx::<P, _>(|ctx| ctx.is_some_and(|c| c.capturing()))
+    }
+
+    /// Note a store for the trace's "reads an older value" remark.
+    fn stored(&self, v: T) {
+        if self.capturing() {
+            *self.last.lock().unwrap() = Some(v);
+        }
+    }
+
+    /// `" (reads an older value: the latest store in the table is X)"` when a
+    /// load returned something else than the last store the trace shows.
+    fn staleness(&self, v: T) -> String {
+        match *self.last.lock().unwrap() {
+            Some(w) if w != v => format!(" (reads an older value: the latest store in the table is {})", self.s(w)),
+            _ => String::new(),
+        }
+    }
+
+    /// Race-check one access of this location (`write`: a plain store; every
+    /// other access is checked as a read, so only conflicts with a plain
+    /// store are reported: two atomic accesses never race).
+    fn race_check(&self, what: &str, write: bool) {
+        let Some(sh) = &self.shadow else { return };
+        let (me, diag) = with_ctx::<P, _>(|ctx| match ctx {
+            Some(c) => (c.name.clone(), Some(c.rt.diag.clone())),
+            None => ("?".to_string(), None),
+        });
+        if let Some(d) = &diag {
+            let log = sh.log.lock().unwrap();
+            // A plain store conflicts with every access, any other access only
+            // with plain stores.
+            let others: Vec<String> = log
+                .iter()
+                .filter(|(t, _, plain)| *t != me && (write || *plain))
+                .map(|(t, w, _)| format!("{w} by {t}"))
+                .collect();
+            d.set_race_context(Some(format!(
+                "{}: {what} by {me}, unordered with an earlier access: {}",
+                self.name,
+                if others.is_empty() {
+                    "(an earlier access of the same thread's run)".to_string()
+                } else {
+                    others.join("; ")
+                }
+            )));
+        }
+        if write {
+            sh.cell.with_mut(|_| ());
+        } else {
+            sh.cell.with(|_| ());
+        }
+        if let Some(d) = diag {
+            d.set_race_context(None);
+        }
+        let mut log = sh.log.lock().unwrap();
+        log.retain(|(t, _, plain)| *t != me || *plain != write);
+        log.push((me, what.to_string(), write));
+    }
+
+    /// The backend store, as this location's policy says.
+    fn raw_store(&self, v: T, o: Ordering) {
+        match self.stores {
+            StoreAs::Exact => self.raw.store(v, o),
+            StoreAs::Swap(_) => {
+                self.raw.swap(v, o);
+            }
+        }
+    }
 }
 
 /// Run `f` with the calling thread's context, without cloning it.
@@ -159,6 +308,42 @@ fn is_rmw(k: SiteKind) -> bool {
     matches!(k, SiteKind::Rmw(_))
 }
 
+/// The ordering a load is issued with under the run's profile (TSO: every
+/// load is an acquire).
+fn load_ord<P: Platform>(o: Ordering) -> Ordering {
+    match (profile::<P>(), o) {
+        (Profile::Tso, Ordering::Relaxed) => Ordering::Acquire,
+        _ => o,
+    }
+}
+
+/// The ordering a store is issued with under the run's profile (TSO: every
+/// store is a release).
+fn store_ord<P: Platform>(o: Ordering) -> Ordering {
+    match (profile::<P>(), o) {
+        (Profile::Tso, Ordering::Relaxed) => Ordering::Release,
+        _ => o,
+    }
+}
+
+/// The acquire half of an RMW ordering (the load of a split RMW).
+fn load_half(o: Ordering) -> Ordering {
+    match o {
+        Ordering::SeqCst => Ordering::SeqCst,
+        Ordering::AcqRel | Ordering::Acquire => Ordering::Acquire,
+        _ => Ordering::Relaxed,
+    }
+}
+
+/// The release half of an RMW ordering (the store of a split RMW).
+fn store_half(o: Ordering) -> Ordering {
+    match o {
+        Ordering::SeqCst => Ordering::SeqCst,
+        Ordering::AcqRel | Ordering::Release => Ordering::Release,
+        _ => Ordering::Relaxed,
+    }
+}
+
 /// The failure ordering of a compare-exchange for a given success ordering.
 fn cas_failure(o: Ordering) -> Ordering {
     match o {
@@ -175,67 +360,132 @@ fn mark(site: &Site, m: Option<Mutation>) -> String {
     }
 }
 
+/// A load of `a` with ordering `o` (profile applied, race-checked as a read).
+fn do_load<P: Platform, T: Word>(a: &QAtomic<P, T>, o: Ordering, what: &str) -> T {
+    a.race_check(what, false);
+    a.raw.load(load_ord::<P>(o))
+}
+
+/// A store of `v` to `a` with ordering `o`; `plain`: a plain C store
+/// (race-checked as a write).
+fn do_store<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, o: Ordering, what: &str, plain: bool) {
+    a.race_check(what, plain);
+    a.raw_store(v, store_ord::<P>(o));
+    a.stored(v);
+}
+
+/// An RMW of `a`: `f(old)` gives the new value (`None`: no store, a failed
+/// CAS).  Under the TSO profile a full fence on each side (LOCK prefix);
+/// under `split`, a separate load and store.
+fn do_rmw<P: Platform, T: Word>(
+    a: &QAtomic<P, T>,
+    o: Ordering,
+    split: bool,
+    what: &str,
+    rmw: impl FnOnce(&T::Atomic<P>, Ordering) -> T,
+    f: impl FnOnce(T) -> Option<T>,
+) -> T {
+    a.race_check(what, false);
+    let tso = profile::<P>() == Profile::Tso;
+    if tso {
+        P::fence(Ordering::SeqCst);
+    }
+    let old = if split {
+        let old = a.raw.load(load_ord::<P>(load_half(o)));
+        if let Some(new) = f(old) {
+            a.raw.store(new, store_ord::<P>(store_half(o)));
+            a.stored(new);
+        }
+        old
+    } else {
+        let old = rmw(&a.raw, if tso { Ordering::SeqCst } else { o });
+        if let Some(new) = f(old) {
+            a.stored(new);
+        }
+        old
+    };
+    if tso {
+        P::fence(Ordering::SeqCst);
+    }
+    old
+}
+
 /// `qatomic_read(p)`: relaxed load.
 pub fn qatomic_read<P: Platform, T: Word>(a: &QAtomic<P, T>) -> T {
-    let v = a.raw.load(Ordering::Relaxed);
+    let v = do_load(a, Ordering::Relaxed, "qatomic_read");
     if a.tracing() {
-        a.trace(format_args!("read {} = {}", a.name, a.s(v)));
+        a.trace(format_args!("read {} = {}{}", a.name, a.s(v), a.staleness(v)));
     }
     v
 }
 
 /// `qatomic_set(p, v)`: relaxed store.
 pub fn qatomic_set<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T) {
+    do_store(a, v, Ordering::Relaxed, "qatomic_set", false);
     if a.tracing() {
         a.trace(format_args!("set {} = {}", a.name, a.s(v)));
     }
-    a.raw.store(v, Ordering::Relaxed);
+}
+
+/// A plain C store (`node->next = NULL`) to a location made with
+/// [`QAtomic::mixed`]: relaxed, and race-checked as a write.
+pub fn plain_store<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'static Site) {
+    debug_assert!(site.kind == SiteKind::Plain, "site {} is not a plain access", site.id);
+    do_store(a, v, Ordering::Relaxed, &format!("plain store [{}]", site.id), true);
+    if a.tracing() {
+        a.trace(format_args!("{} = {} (plain) [{}]", a.name, a.s(v), site.id));
+    }
+}
+
+/// The ordered load of a site: a plain load under the `plain` mutation.
+fn site_load<P: Platform, T: Word>(a: &QAtomic<P, T>, site: &'static Site, op: &str) -> T {
+    let m = mutation_of::<P>(site);
+    let o = access_ord::<P>(site, is_access);
+    let v = do_load(a, o, &format!("{op} [{}{}]", site.id, m.map(|m| format!(" {m}")).unwrap_or_default()));
+    if a.tracing() {
+        a.trace(format_args!("{op} {} = {}{}{}", a.name, a.s(v), mark(site, m), a.staleness(v)));
+    }
+    v
+}
+
+/// The ordered store of a site: a plain (race-checked) store under `plain`.
+fn site_store<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'static Site, op: &str) {
+    let m = mutation_of::<P>(site);
+    let o = access_ord::<P>(site, is_access);
+    let what = format!("{op} [{}{}]", site.id, m.map(|m| format!(" {m}")).unwrap_or_default());
+    do_store(a, v, o, &what, m == Some(Mutation::Plain));
+    if a.tracing() {
+        a.trace(format_args!("{op} {} = {}{}", a.name, a.s(v), mark(site, m)));
+    }
 }
 
 /// `qatomic_load_acquire(p)`.
 pub fn qatomic_load_acquire<P: Platform, T: Word>(a: &QAtomic<P, T>, site: &'static Site) -> T {
-    let o = access_ord::<P>(site, is_access);
-    let v = a.raw.load(o);
-    if a.tracing() {
-        a.trace(format_args!("load_acquire {} = {}{}", a.name, a.s(v), mark(site, mutation_of::<P>(site))));
-    }
-    v
+    site_load(a, site, "load_acquire")
 }
 
 /// `qatomic_store_release(p, v)`.
 pub fn qatomic_store_release<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'static Site) {
-    let o = access_ord::<P>(site, is_access);
-    if a.tracing() {
-        a.trace(format_args!("store_release {} = {}{}", a.name, a.s(v), mark(site, mutation_of::<P>(site))));
-    }
-    a.raw.store(v, o);
+    site_store(a, v, site, "store_release")
 }
 
 /// `qatomic_rcu_read(p)`: Acquire (Rust has no consume ordering).
 pub fn qatomic_rcu_read<P: Platform, T: Word>(a: &QAtomic<P, T>, site: &'static Site) -> T {
-    let o = access_ord::<P>(site, is_access);
-    let v = a.raw.load(o);
-    if a.tracing() {
-        a.trace(format_args!("rcu_read {} = {}{}", a.name, a.s(v), mark(site, mutation_of::<P>(site))));
-    }
-    v
+    site_load(a, site, "rcu_read")
 }
 
 /// `qatomic_rcu_set(p, v)`: Release store.
 pub fn qatomic_rcu_set<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'static Site) {
-    let o = access_ord::<P>(site, is_access);
-    if a.tracing() {
-        a.trace(format_args!("rcu_set {} = {}{}", a.name, a.s(v), mark(site, mutation_of::<P>(site))));
-    }
-    a.raw.store(v, o);
+    site_store(a, v, site, "rcu_set")
 }
 
 /// `qatomic_xchg(p, v)`: returns the old value.
 pub fn qatomic_xchg<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'static Site) -> T {
     let o = access_ord::<P>(site, is_rmw);
-    let old = a.raw.swap(v, o);
+    let m = mutation_of::<P>(site);
+    let old = do_rmw(a, o, m == Some(Mutation::Split), "xchg", |r, o| r.swap(v, o), |_| Some(v));
     if a.tracing() {
-        a.trace(format_args!("xchg {} {} → {}{}", a.name, a.s(old), a.s(v), mark(site, mutation_of::<P>(site))));
+        a.trace(format_args!("xchg {} {} → {}{}{}", a.name, a.s(old), a.s(v), mark(site, m), a.staleness(old)));
     }
     old
 }
@@ -244,10 +494,17 @@ pub fn qatomic_xchg<P: Platform, T: Word>(a: &QAtomic<P, T>, v: T, site: &'stati
 /// not it succeeded.
 pub fn qatomic_cmpxchg<P: Platform, T: Word>(a: &QAtomic<P, T>, old: T, new: T, site: &'static Site) -> T {
     let o = access_ord::<P>(site, is_rmw);
-    let r = a.raw.compare_exchange(old, new, o, cas_failure(o));
-    let seen = match r {
-        Ok(v) | Err(v) => v,
-    };
+    let m = mutation_of::<P>(site);
+    let seen = do_rmw(
+        a,
+        o,
+        m == Some(Mutation::Split),
+        "cmpxchg",
+        |r, o| match r.compare_exchange(old, new, o, cas_failure(o)) {
+            Ok(v) | Err(v) => v,
+        },
+        |seen| (seen == old).then_some(new),
+    );
     if a.tracing() {
         a.trace(format_args!(
             "cmpxchg {} {}→{}: saw {} ({}){}",
@@ -255,8 +512,8 @@ pub fn qatomic_cmpxchg<P: Platform, T: Word>(a: &QAtomic<P, T>, old: T, new: T, 
             a.s(old),
             a.s(new),
             a.s(seen),
-            if r.is_ok() { "ok" } else { "failed" },
-            mark(site, mutation_of::<P>(site))
+            if seen == old { "ok" } else { "failed" },
+            mark(site, m)
         ));
     }
     seen
@@ -267,7 +524,15 @@ macro_rules! fetch_op {
         $(#[$doc])*
         pub fn $fetch<P: Platform, T: Word + FetchOps>(a: &QAtomic<P, T>, v: T, site: &'static Site) -> T {
             let o = access_ord::<P>(site, is_rmw);
-            let old = a.raw.$raw(v, o);
+            let m = mutation_of::<P>(site);
+            let old = do_rmw(
+                a,
+                o,
+                m == Some(Mutation::Split),
+                concat!("fetch_", $sym),
+                |r, o| r.$raw(v, o),
+                |old| Some(($apply)(old, v)),
+            );
             let new = ($apply)(old, v);
             if a.tracing() {
                 a.trace(format_args!(
@@ -275,7 +540,7 @@ macro_rules! fetch_op {
                     a.name,
                     a.s(old),
                     a.s(new),
-                    mark(site, mutation_of::<P>(site))
+                    mark(site, m)
                 ));
             }
             old
@@ -385,19 +650,24 @@ fn fence_at<P: Platform>(site: &'static Site, name: &str) {
         (SiteKind::Fence(_), None) => Some(site.access_ordering(None)),
         (SiteKind::Fence(_), Some(Mutation::Drop)) => None,
         (SiteKind::Fence(_), Some(Mutation::Weaken(o))) => Some(o.to_std()),
-        _ => panic!("site {} is not a fence but is used as {name}", site.id),
+        _ => panic!("site {} is not a fence but is used as {name}, or `{m:?}` is not a fence mutation", site.id),
     };
+    // x86-64: QEMU makes smp_mb__before/after_rmw() compiler barriers, the
+    // LOCK-prefixed RMW being a full fence (include/qemu/atomic.h).
+    let tso_noop = profile::<P>() == Profile::Tso && name.starts_with("smp_mb__");
+    if let Some(o) = o.filter(|_| !tso_noop) {
+        P::fence(o);
+    }
+    // Traced after the fence executed, so the table shows it where it takes effect.
     if let Some(ctx) = try_current::<P>() {
         if ctx.tracing() {
             match (o, m) {
+                _ if tso_noop => ctx.trace(format_args!("{name} [{}: compiler barrier on x86-TSO]", site.id)),
                 (_, None) => ctx.trace(format_args!("{name} [{}]", site.id)),
                 (None, Some(m)) => ctx.trace(format_args!("{name} [{} {m}: no fence]", site.id)),
                 (Some(o), Some(m)) => ctx.trace(format_args!("{name} [{} {m}: fence({o:?})]", site.id)),
             }
         }
-    }
-    if let Some(o) = o {
-        P::fence(o);
     }
 }
 

@@ -97,6 +97,8 @@ pub struct RunConfig {
     /// [`crate::platform::loom_backend`]).  Off only in the test that shows
     /// what plain loom misses.
     pub loom_fence_events: bool,
+    /// The memory-model profile the accesses are issued under.
+    pub profile: crate::site::Profile,
 }
 
 impl Default for RunConfig {
@@ -112,6 +114,7 @@ impl Default for RunConfig {
             max_threads: 16,
             max_heads: 32,
             loom_fence_events: true,
+            profile: crate::site::Profile::C11,
         }
     }
 }
@@ -123,6 +126,7 @@ pub struct Diag {
     blocked: Mutex<BTreeMap<usize, String>>,
     probes: Mutex<BTreeMap<&'static str, u64>>,
     first_panic: Mutex<Option<String>>,
+    race_ctx: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for Diag {
@@ -140,6 +144,17 @@ impl Diag {
         if f.is_none() {
             *f = Some(format!("{msg} (in thread {thread})"));
         }
+    }
+
+    /// Describe the race-checked access about to be made (both accesses of a
+    /// race loom reports next are then named); `None` once it is made.
+    pub fn set_race_context(&self, what: Option<String>) {
+        *self.race_ctx.lock().unwrap() = what;
+    }
+
+    /// The race-checked access in progress when the run failed, if any.
+    pub fn race_context(&self) -> Option<String> {
+        self.race_ctx.lock().unwrap().clone()
     }
 
     /// The first panic recorded with [`Diag::record_panic`], if any.

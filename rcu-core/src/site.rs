@@ -78,6 +78,42 @@ impl Ord {
     }
 }
 
+/// The memory model a run judges the barriers under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// C11/RC11 as loom models it (the default): what a compiler and every
+    /// architecture QEMU supports may do.
+    #[default]
+    C11,
+    /// x86-TSO hardware: every load is an acquire, every store a release,
+    /// every RMW a full fence (LOCK prefix), `smp_mb__before/after_rmw()`
+    /// compiler barriers only (QEMU's own choice on x86-64); other fences
+    /// stay.  Plain accesses are still race-checked (a C data race is
+    /// undefined on any hardware).  A kill that disappears under this
+    /// profile matters only on weakly ordered hardware (ARM, POWER, RISC-V).
+    Tso,
+}
+
+impl Profile {
+    /// `c11` or `tso`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::C11 => "c11",
+            Profile::Tso => "tso",
+        }
+    }
+
+    /// Parse a profile name.
+    pub fn parse(s: &str) -> Result<Profile, String> {
+        match s {
+            "c11" => Ok(Profile::C11),
+            "tso" => Ok(Profile::Tso),
+            _ => Err(format!("unknown memory-model profile `{s}` (valid: c11, tso)")),
+        }
+    }
+}
+
 /// What a site is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "ordering", rename_all = "kebab-case")]
@@ -186,13 +222,13 @@ impl Site {
         match self.kind {
             SiteKind::Fence(Ord::SeqCst) => vec![Mutation::Drop, Mutation::Weaken(Ord::AcqRel)],
             SiteKind::Fence(_) => vec![Mutation::Drop],
-            SiteKind::Access(o) if o != Ord::Relaxed => vec![Mutation::Drop],
+            SiteKind::Access(o) if o != Ord::Relaxed => vec![Mutation::Drop, Mutation::Plain],
             // loom treats a SeqCst RMW as AcqRel already, so weaken:acqrel would be
             // a no-op by construction (checkers.md §0.1); the weaker ones are not.
             SiteKind::Rmw(Ord::SeqCst) | SiteKind::Rmw(Ord::AcqRel) => {
-                vec![Mutation::Drop, Mutation::Weaken(Ord::Acquire), Mutation::Weaken(Ord::Release)]
+                vec![Mutation::Drop, Mutation::Weaken(Ord::Acquire), Mutation::Weaken(Ord::Release), Mutation::Split]
             }
-            SiteKind::Rmw(o) if o != Ord::Relaxed => vec![Mutation::Drop],
+            SiteKind::Rmw(o) if o != Ord::Relaxed => vec![Mutation::Drop, Mutation::Split],
             _ => vec![],
         }
     }
@@ -204,8 +240,8 @@ impl Site {
             _ => Ord::Relaxed,
         };
         match m {
-            None => default.to_std(),
-            Some(Mutation::Drop) => Ordering::Relaxed,
+            None | Some(Mutation::Split) => default.to_std(),
+            Some(Mutation::Drop) | Some(Mutation::Plain) => Ordering::Relaxed,
             Some(Mutation::Weaken(o)) => o.to_std(),
         }
     }
@@ -277,6 +313,13 @@ pub enum Mutation {
     Drop,
     /// Use a weaker ordering.
     Weaken(Ord),
+    /// An RMW as a separate load and store (the load keeps the RMW's acquire
+    /// half, the store its release half; another thread may run in between):
+    /// tests every "only the RMW's atomicity matters" claim.
+    Split,
+    /// An ordered access made a plain (non-atomic) C access: relaxed, and
+    /// race-checked under loom like QEMU's plain accesses.
+    Plain,
 }
 
 impl fmt::Display for Mutation {
@@ -284,22 +327,37 @@ impl fmt::Display for Mutation {
         match self {
             Mutation::Drop => write!(f, "drop"),
             Mutation::Weaken(o) => write!(f, "weaken:{}", o.name()),
+            Mutation::Split => write!(f, "split"),
+            Mutation::Plain => write!(f, "plain"),
         }
     }
 }
 
 impl Mutation {
-    /// Parse `drop` or `weaken:<ordering>`.
+    /// The operator's name, for kill scores (`drop`, `weaken`, `split`, `plain`).
+    pub fn operator(self) -> &'static str {
+        match self {
+            Mutation::Drop => "drop",
+            Mutation::Weaken(_) => "weaken",
+            Mutation::Split => "split",
+            Mutation::Plain => "plain",
+        }
+    }
+
+    /// Parse `drop`, `weaken:<ordering>`, `split` or `plain`.
     pub fn parse(s: &str) -> Result<Mutation, String> {
-        if s == "drop" {
-            return Ok(Mutation::Drop);
+        match s {
+            "drop" => return Ok(Mutation::Drop),
+            "split" => return Ok(Mutation::Split),
+            "plain" => return Ok(Mutation::Plain),
+            _ => {}
         }
         if let Some(o) = s.strip_prefix("weaken:") {
             return Ord::parse(o)
                 .map(Mutation::Weaken)
                 .ok_or_else(|| format!("unknown ordering `{o}` (valid: relaxed, acquire, release, acqrel, seqcst)"));
         }
-        Err(format!("unknown mutation `{s}` (valid: drop, weaken:<ordering>)"))
+        Err(format!("unknown mutation `{s}` (valid: drop, weaken:<ordering>, split, plain)"))
     }
 }
 
@@ -336,6 +394,12 @@ impl MutationSet {
     /// Whether no site is mutated.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether some site is made a plain access (then every location is
+    /// race-checked, not only the ones QEMU accesses plainly).
+    pub fn has_plain(&self) -> bool {
+        self.0.values().any(|m| *m == Mutation::Plain)
     }
 
     /// Iterate.

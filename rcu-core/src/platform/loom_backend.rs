@@ -32,7 +32,9 @@ use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use super::{Ordering, Platform, RawAtomic, RawCell, RawParker};
 use crate::runtime::ThreadCtx;
 
-/// loom's atomics, with every store issued as a swap.
+/// loom's atomics.  Stores are loom's stores: whether a location's stores are
+/// issued as swaps instead is that location's declaration
+/// ([`crate::atomic::StoreAs`]), never the backend's.
 ///
 /// loom 0.7.2 keeps modification order as a partial order and lets an RMW
 /// read any store that is not mo-before another one.  A plain store that is
@@ -40,11 +42,10 @@ use crate::runtime::ThreadCtx;
 /// *later* RMW of the same thread may read the older RMW's value although C11
 /// (write-write coherence plus RMW atomicity) says the store overwrote it.
 /// Observed here: `store(STOP)`, then `unpark`, then the woken thread's
-/// `swap` read the value its own previous `swap` wrote.  In C11 a store whose
-/// location is only otherwise read is equivalent to an RMW whose result is
-/// discarded (same ordering), so issuing stores as swaps removes the
-/// impossible executions and no possible one.  QEMU code that mixes
-/// `qatomic_set` with RMWs on one variable (SEED's `forced`) depends on this.
+/// `swap` read the value its own previous `swap` wrote.  Locations that mix
+/// stores with RMWs and would meet that (SEED's `forced`) declare their stores
+/// as swaps, with the reason; every other store is exact, so loom explores
+/// coherence inversions (the S shape, `scenarios/tests/litmus.rs`).
 pub struct LoomAtomic<A>(A);
 
 macro_rules! loom_atomic {
@@ -57,7 +58,7 @@ macro_rules! loom_atomic {
                 self.0.load(o)
             }
             fn store(&self, v: $t, o: Ordering) {
-                self.0.swap(v, o);
+                self.0.store(v, o)
             }
             fn swap(&self, v: $t, o: Ordering) -> $t {
                 self.0.swap(v, o)
