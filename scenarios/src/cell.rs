@@ -10,7 +10,7 @@ use base64::Engine as _;
 use models::Version;
 use rcu_core::platform::Platform;
 use rcu_core::runtime::{RunConfig, Runtime};
-use rcu_core::site::{Mutation, MutationSet, SiteKind, SITES};
+use rcu_core::site::{Mutation, MutationSet, Profile, SiteKind, SITES};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::{Capture, TraceLine};
@@ -39,6 +39,8 @@ pub struct CellSpec {
     /// rcu_core::platform::loom_backend).  Only the test that measures what
     /// plain loom misses turns it off.
     pub loom_fence_events: bool,
+    /// The memory-model profile (C11, or x86-TSO hardware).
+    pub profile: Profile,
 }
 
 impl CellSpec {
@@ -67,6 +69,7 @@ impl CellSpec {
             capture: false,
             want_replay: false,
             loom_fence_events: true,
+            profile: Profile::C11,
         }
     }
 }
@@ -126,6 +129,7 @@ pub fn run_config(spec: &CellSpec, capture_id: u64) -> RunConfig {
     cfg.mutations = spec.mutations.clone();
     cfg.capture = capture_id;
     cfg.loom_fence_events = spec.loom_fence_events;
+    cfg.profile = spec.profile;
     cfg
 }
 
@@ -224,6 +228,9 @@ pub struct Token {
     pub max_branches: usize,
     /// The schedule: loom's checkpoint JSON, or shuttle's schedule string.
     pub schedule: String,
+    /// Memory-model profile (`c11` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 const TOKEN_PREFIX: &str = "rcu1.";
@@ -243,6 +250,7 @@ impl Token {
             preemption_bound: spec.bounds.preemption_bound,
             max_branches: spec.bounds.max_branches,
             schedule,
+            profile: (spec.profile != Profile::C11).then(|| spec.profile.name().to_string()),
         }
     }
 
@@ -299,6 +307,9 @@ impl Token {
         spec.mutations = mutations;
         spec.bounds.preemption_bound = self.preemption_bound;
         spec.bounds.max_branches = self.max_branches;
+        if let Some(p) = &self.profile {
+            spec.profile = Profile::parse(p).map_err(|e| format!("replay token names an {e}"))?;
+        }
         Ok((spec, schedule))
     }
 }
@@ -333,6 +344,15 @@ pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
                 _ => "a call into QemuEvent/QemuSemaphore (mutate its own sites, B40-B47)",
             };
             return Err(format!("site {id} is {what} and cannot be mutated (mutable sites: {})", mutable()));
+        }
+        let applies = match (m, site.kind) {
+            (Mutation::Drop | Mutation::Weaken(_), _) => true,
+            (Mutation::Split, SiteKind::Rmw(_)) | (Mutation::Plain, SiteKind::Access(_)) => true,
+            _ => false,
+        };
+        if !applies {
+            let valid: Vec<String> = site.mutations().iter().map(|m| m.to_string()).collect();
+            return Err(format!("mutation `{m}` does not apply to site {id} (valid for it: {})", valid.join(", ")));
         }
         set.insert(site.id, m);
     }

@@ -305,7 +305,14 @@ pub fn classify(msg: &str, diag: &Diag) -> Verdict {
         };
     }
     if msg.contains("Causality violation") {
-        return Verdict::Violated { kind: "data-race".into(), message: msg.to_string() };
+        // loom names neither access; the race-checked location said which
+        // access was being made and which unordered ones it had seen.
+        let first = msg.lines().next().unwrap_or(msg).trim_end_matches('.');
+        let message = match diag.race_context() {
+            Some(ctx) => format!("{first}: {ctx}"),
+            None => format!("{first} (a race-checked cell: an rcu_head's func, a reader's depth, or a payload)"),
+        };
+        return Verdict::Violated { kind: "data-race".into(), message };
     }
     Verdict::Violated { kind: "panic".into(), message: msg.to_string() }
 }

@@ -121,6 +121,108 @@ fn load_buffering<P: Platform>(x: &Exec<P>) {
     x.observe(&format!("lb:{}{}", bit(r1), bit(r2)));
 }
 
+/// S: `x = 2; store_release(y, 1)` ∥ `r = load_acquire(y); x = 1`, then the
+/// final value of x.  With release/acquire (B114, B115) and `r = 1`, `x = 2`
+/// happens before `x = 1`, so x ends 1: `s:12` is forbidden.  With B115
+/// dropped nothing orders the two stores and C11 allows `x = 1` to be
+/// coherence-before `x = 2` (`s:12`): the coherence inversion that loses a
+/// node when B20's ordering is gone.  A positive control that stores are
+/// issued as C11 stores, not as swaps.
+fn s_shape<P: Platform>(x: &Exec<P>) {
+    s_shape_with(x, QAtomic::<P, u32>::new("x", 0))
+}
+
+/// The S shape with x's stores issued as swaps: the swap of `x = 1` reads
+/// `x = 2` whenever it ran later, so `s:12` never appears.  Documents what a
+/// swap hides on a multi-writer location (why only declared locations use it).
+fn s_shape_swaps<P: Platform>(x: &Exec<P>) {
+    s_shape_with(x, QAtomic::<P, u32>::new("x", 0).stores_as_swaps("litmus: shows what swaps hide"))
+}
+
+fn s_shape_with<P: Platform>(x: &Exec<P>, xa: QAtomic<P, u32>) {
+    let a = Arc::new(xa);
+    let b = Arc::new(QAtomic::<P, u32>::new("y", 0));
+    let (a2, b2) = (a.clone(), b.clone());
+    x.setup_done();
+    let t = x.spawn("t1", move || {
+        qatomic_set(&a2, 2);
+        qatomic_store_release(
+            &b2,
+            1,
+            site!(
+                B114,
+                Access(Release),
+                "s_shape",
+                "litmus S, thread 1: qatomic_store_release(&y, 1)",
+                "Store x = 2 before the store to y. Pairs with B115 in s_shape() [B114]"
+            ),
+        );
+    });
+    let r = qatomic_load_acquire(
+        &b,
+        site!(
+            B115,
+            Access(Acquire),
+            "s_shape",
+            "litmus S, thread 0: qatomic_load_acquire(&y)",
+            "Load of y before the store x = 1. Pairs with B114 in s_shape() [B115]"
+        ),
+    );
+    qatomic_set(&a, 1);
+    t.join();
+    let fin = qatomic_read(&a);
+    x.observe(&format!("s:{}{}", bit(r), fin));
+}
+
+/// ISA2 with SC fences at both ends and a relay without any barrier (review
+/// barrier-survivors.md §2.3): `w = 1; smp_mb [B116]; x = 1` ∥ `r1 = x; y = 1`
+/// ∥ `r2 = y; smp_mb [B117]; r3 = w`.  `isa2:110` is allowed by C11/RC11,
+/// ARMv8 and POWER (the relay's read and write are unordered) and forbidden by
+/// x86-TSO.  loom never produces it: its `fence(SeqCst)` joins one global
+/// clock, so an SC fence happens-after every SC fence executed before it, and
+/// any po∪rf path between two SC fences acts as synchronisation.  A mutant
+/// that drops a relay's barrier between two SC fences survives under loom
+/// for that reason alone: the test asserts the blind spot, so a loom upgrade
+/// that changes it is noticed.
+fn isa2_sc_relay<P: Platform>(x: &Exec<P>) {
+    let w = Arc::new(QAtomic::<P, u32>::new("w", 0));
+    let xa = Arc::new(QAtomic::<P, u32>::new("x", 0));
+    let y = Arc::new(QAtomic::<P, u32>::new("y", 0));
+    let out = Arc::new(std::sync::Mutex::new((0u32, 0u32)));
+    x.setup_done();
+    let (w1, x1) = (w.clone(), xa.clone());
+    let t1 = x.spawn("t1", move || {
+        qatomic_set(&w1, 1);
+        smp_mb::<P>(site!(
+            B116,
+            Fence(SeqCst),
+            "isa2_sc_relay",
+            "litmus ISA2, thread 1: smp_mb()",
+            "Store to w before the store to x. Pairs with B117 in isa2_sc_relay() [B116]"
+        ));
+        qatomic_set(&x1, 1);
+    });
+    let (x2, y2, out2) = (xa.clone(), y.clone(), out.clone());
+    let t2 = x.spawn("relay", move || {
+        let r1 = qatomic_read(&x2);
+        qatomic_set(&y2, 1);
+        out2.lock().unwrap().0 = r1;
+    });
+    let r2 = qatomic_read(&y);
+    smp_mb::<P>(site!(
+        B117,
+        Fence(SeqCst),
+        "isa2_sc_relay",
+        "litmus ISA2, thread 3: smp_mb()",
+        "Load of y before the load of w. Pairs with B116 in isa2_sc_relay() [B117]"
+    ));
+    let r3 = qatomic_read(&w);
+    t1.join();
+    t2.join();
+    let r1 = out.lock().unwrap().0;
+    x.observe(&format!("isa2:{}{}{}", bit(r1), bit(r2), bit(r3)));
+}
+
 fn none(_: Version) -> Expect {
     Expect::Holds
 }
@@ -155,7 +257,7 @@ fn pre2023(v: Version, c: &mut rcu_core::runtime::RunConfig) {
 }
 
 /// The litmus programs.
-pub static ALL: [Scenario; 4] = [
+pub static ALL: [Scenario; 7] = [
     litmus!(
         "litmus_sb",
         "store buffering (SB+fencembonceonces)",
@@ -173,6 +275,24 @@ pub static ALL: [Scenario; 4] = [
         "load buffering (LB): loom's blind spot",
         "t0: r1 = x; y = 1\nt1: r2 = y; x = 1",
         load_buffering
+    ),
+    litmus!(
+        "litmus_s",
+        "coherence inversion (S+poonceonce+porelease... relaxed): exact stores",
+        "t1: x = 2; store_release(y, 1) [B114]\nt0: r = load_acquire(y) [B115]; x = 1; then read x",
+        s_shape
+    ),
+    litmus!(
+        "litmus_s_swaps",
+        "the S shape with x's stores issued as swaps: the inversion is hidden",
+        "t1: x = 2; store_release(y, 1) [B114]\nt0: r = load_acquire(y) [B115]; x = 1 (as a swap); then read x",
+        s_shape_swaps
+    ),
+    litmus!(
+        "litmus_isa2_sc_relay",
+        "ISA2 with SC fences at both ends and a barrier-less relay: loom's SC-fence blind spot",
+        "t1: w = 1; smp_mb [B116]; x = 1\nrelay: r1 = x; y = 1\nt0: r2 = y; smp_mb [B117]; r3 = w",
+        isa2_sc_relay
     ),
     Scenario {
         name: "litmus_event_pre2023",

@@ -31,6 +31,8 @@ pub struct MatrixOpts {
     pub jobs: usize,
     /// Produce replay tokens for violated cells.
     pub replay: bool,
+    /// Memory-model profile.
+    pub profile: rcu_core::site::Profile,
 }
 
 impl Default for MatrixOpts {
@@ -44,6 +46,7 @@ impl Default for MatrixOpts {
             budget_secs: None,
             jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             replay: true,
+            profile: rcu_core::site::Profile::C11,
         }
     }
 }
@@ -67,6 +70,7 @@ pub fn cells(o: &MatrixOpts) -> Vec<CellSpec> {
                 spec.bounds.budget_secs = b;
             }
             spec.want_replay = o.replay;
+            spec.profile = o.profile;
             v.push(spec);
         }
     }

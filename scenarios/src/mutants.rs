@@ -1,11 +1,15 @@
 //! The barrier-mutation matrix: for every mutable site of each version, drop
-//! it (and weaken it where weaker orderings exist), run that version's loom
-//! scenarios that hold unmutated, and report which one kills the mutant.
-//! A survivor is either justified in proofs.md's survivor table or is a gap.
+//! it, weaken it where weaker orderings exist, split an RMW into a load and a
+//! store, make an ordered access plain; run that version's loom scenarios that
+//! hold unmutated (and, for QemuEvent's own sites, the primitive scenarios),
+//! and report which one kills the mutant.  A mutant none kills is
+//! `inconclusive` when some killer cell ran out of its budget, else a
+//! survivor: justified by a classed row of proofs.md's survivor table
+//! (redundant / checker-blind / open-gap) or an unexplained gap.
 #![allow(clippy::disallowed_types)]
 
 use models::Version;
-use rcu_core::site::{Mutation, MutationSet, Site};
+use rcu_core::site::{Mutation, MutationSet, Profile, Site};
 use serde_json::{json, Value};
 
 use crate::catalog::{self, Expect, Scenario, Scope};
@@ -28,9 +32,45 @@ pub enum Status {
         seconds: f64,
     },
     /// No scenario failed, and proofs.md says why that is expected.
-    Justified(String),
+    Justified {
+        /// `redundant`, `checker-blind` or `open-gap`.
+        class: String,
+        /// The argument.
+        why: String,
+    },
+    /// No scenario failed, but some killer cell did not finish its
+    /// exploration: no verdict.
+    Inconclusive {
+        /// The cells that ran out of budget.
+        bounded_out: Vec<String>,
+    },
     /// No scenario failed and nothing explains it: a gap.
     Survived,
+}
+
+/// The classes a survivor row may give.
+pub const CLASSES: [&str; 3] = ["redundant", "checker-blind", "open-gap"];
+
+/// Deeper bounds some sites need, run after the matrix-bound killers:
+/// `(site, scenario, preemption bound)`.  B17 in enter_qs() and the count
+/// increment B84 matter on exactly one path of gp_sync_busy_rcu_thread,
+/// which takes three preemptions (proofs.md, Survivors).
+pub const DEEP: &[(&str, &str, usize)] =
+    &[("B17", "gp_sync_busy_rcu_thread", 3), ("B84", "gp_sync_busy_rcu_thread", 3)];
+
+/// How a mutants run explores.
+#[derive(Clone, Debug, Default)]
+pub struct Opts {
+    /// Every killer at this preemption bound instead of its matrix bound.
+    pub preemptions: Option<usize>,
+    /// Per-site preemption bounds for every killer (`--site-bound B17=3`).
+    pub site_bounds: Vec<(String, usize)>,
+    /// Wall-clock budget per killer cell, seconds (default: the cell's).
+    pub budget: Option<f64>,
+    /// Memory-model profile.
+    pub profile: Profile,
+    /// Skip the [`DEEP`] runs.
+    pub no_deep: bool,
 }
 
 /// One mutant's result.
@@ -57,36 +97,42 @@ pub struct Justification {
     pub site: String,
     /// `all` or version names.
     pub versions: Vec<String>,
-    /// `*`, `drop` or `weaken:<ordering>`.
+    /// `*`, `drop`, `weaken:<ordering>`, `split` or `plain`.
     pub mutation: String,
+    /// `redundant`, `checker-blind` or `open-gap` (see [`CLASSES`]).
+    pub class: String,
     /// Why it survives.
     pub why: String,
 }
 
 /// Parse the table under the `## Survivors` heading of proofs.md:
-/// `| B42 | all | drop | why … |`.
+/// `| B42 | all | drop | redundant | why … |`.
 pub fn justifications(md: &str) -> Vec<Justification> {
     crate::proofs::section_rows(md, "Survivors")
         .into_iter()
-        .filter(|cols| cols.len() >= 4)
+        .filter(|cols| cols.len() >= 5)
         .map(|cols| Justification {
             site: cols[0].clone(),
             versions: cols[1].split(',').map(|s| s.trim().to_string()).collect(),
             mutation: cols[2].clone(),
-            why: cols[3..].join(" | "),
+            class: cols[3].trim_matches('*').to_string(),
+            why: cols[4..].join(" | "),
         })
         .collect()
 }
 
-/// The justification for a survivor, if proofs.md has one.
-pub fn justification_for(js: &[Justification], v: Version, site: &str, m: Mutation) -> Option<String> {
-    js.iter()
-        .find(|j| {
-            j.site == site
-                && (j.versions.iter().any(|x| x == "all" || x == v.name()))
-                && (j.mutation == "*" || j.mutation == m.to_string())
-        })
-        .map(|j| j.why.clone())
+/// The row that justifies a survivor, if proofs.md has one.
+pub fn justification_for<'a>(
+    js: &'a [Justification],
+    v: Version,
+    site: &str,
+    m: Mutation,
+) -> Option<&'a Justification> {
+    js.iter().find(|j| {
+        j.site == site
+            && (j.versions.iter().any(|x| x == "all" || x == v.name()))
+            && (j.mutation == "*" || j.mutation == m.to_string())
+    })
 }
 
 /// The mutants of a version: every mutable site it executes, every mutation.
@@ -114,43 +160,77 @@ pub fn mutable_site_ids_of(versions: &[Version]) -> Vec<&'static str> {
     ids
 }
 
-/// The scenarios that can kill a mutant of `v`: loom scenarios that hold on
-/// `v` unmutated (a scenario already failing cannot tell).
-pub fn killers(v: Version) -> Vec<&'static Scenario> {
+/// The scenarios that can kill a mutant of `v` at `site`: loom scenarios that
+/// hold on `v` unmutated (a scenario already failing cannot tell), and for
+/// QemuEvent's own sites (module `rcu_core::event`) the primitive loom
+/// scenarios that hold, which exercise the event alone.
+pub fn killers(v: Version, site: &Site) -> Vec<&'static Scenario> {
+    let primitive_site = site.module.starts_with("rcu_core::event");
     catalog::all()
         .into_iter()
-        .filter(|s| s.checker == Checker::Loom && s.scope == Scope::Versions && (s.expect)(v) == Expect::Holds)
+        .filter(|s| {
+            s.checker == Checker::Loom
+                && (s.expect)(v) == Expect::Holds
+                && (s.scope == Scope::Versions || (primitive_site && s.scope == Scope::Primitive))
+        })
         .collect()
 }
 
 /// Run one mutant.
-pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justification]) -> MutantResult {
+pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justification], opts: &Opts) -> MutantResult {
     let start = std::time::Instant::now();
     let mut tried = vec![];
     let mut status = Status::Survived;
-    for s in killers(v) {
+    let mut bounded_out = vec![];
+    let site_bound = opts.site_bounds.iter().find(|(s, _)| s == site.id).map(|(_, b)| *b);
+    let deep: Vec<(&'static Scenario, Option<usize>)> = if opts.no_deep || opts.preemptions.is_some() {
+        vec![]
+    } else {
+        DEEP.iter()
+            .filter(|(s, _, _)| *s == site.id)
+            .filter_map(|(_, sc, pb)| catalog::find(sc).ok().map(|sc| (sc, Some(*pb))))
+            .filter(|(sc, _)| (sc.expect)(v) == Expect::Holds)
+            .collect()
+    };
+    let plan = killers(v, site).into_iter().map(|s| (s, opts.preemptions.or(site_bound))).chain(deep);
+    for (s, pb) in plan {
         let mut spec = CellSpec::new(s, v, Checker::Loom);
         spec.mutations = MutationSet::one(site.id, m);
+        spec.profile = opts.profile;
+        if let Some(pb) = pb {
+            spec.bounds.preemption_bound = pb;
+        }
+        if let Some(b) = opts.budget {
+            spec.bounds.budget_secs = b;
+        }
         let r = run_cell(&spec);
-        tried.push((s.name, r.outcome.verdict.label().to_string()));
-        if let Verdict::Violated { kind, .. } = &r.outcome.verdict {
-            status = Status::Killed { by: s.name, kind: kind.clone(), seconds: r.outcome.seconds };
-            break;
+        let label = format!("{} pb={}", s.name, spec.bounds.preemption_bound);
+        tried.push((s.name, format!("{} (pb={})", r.outcome.verdict.label(), spec.bounds.preemption_bound)));
+        match &r.outcome.verdict {
+            Verdict::Violated { kind, .. } => {
+                status = Status::Killed { by: s.name, kind: kind.clone(), seconds: r.outcome.seconds };
+                break;
+            }
+            Verdict::BoundedOut { .. } => bounded_out.push(label),
+            Verdict::Holds => {}
         }
     }
     if matches!(status, Status::Survived) {
-        if let Some(why) = justification_for(js, v, site.id, m) {
-            status = Status::Justified(why);
+        if !bounded_out.is_empty() {
+            status = Status::Inconclusive { bounded_out };
+        } else if let Some(j) = justification_for(js, v, site.id, m) {
+            status = Status::Justified { class: j.class.clone(), why: j.why.clone() };
         }
     }
     MutantResult { version: v, site, mutation: m, status, seconds: start.elapsed().as_secs_f64(), tried }
 }
 
-/// `killed` / `survived` / `justified`.
+/// `killed` / `survived` / `justified` / `inconclusive`.
 pub fn status_label(s: &Status) -> &'static str {
     match s {
         Status::Killed { .. } => "killed",
-        Status::Justified(_) => "justified",
+        Status::Justified { .. } => "justified",
+        Status::Inconclusive { .. } => "inconclusive",
         Status::Survived => "survived",
     }
 }
@@ -170,7 +250,10 @@ pub fn mutant_json(r: &MutantResult) -> Value {
         "killed_by": killed_by,
         "kind": kind,
         "time_to_counterexample": ttc,
-        "justification": match &r.status { Status::Justified(w) => json!(w), _ => Value::Null },
+        "operator": r.mutation.operator(),
+        "reason": match &r.status { Status::Justified { class, .. } => json!(class), _ => Value::Null },
+        "justification": match &r.status { Status::Justified { why, .. } => json!(why), _ => Value::Null },
+        "bounded_out": match &r.status { Status::Inconclusive { bounded_out } => json!(bounded_out), _ => Value::Null },
         "seconds": r.seconds,
         "tried": r.tried.iter().map(|(s, v)| json!({"scenario": s, "verdict": v})).collect::<Vec<_>>(),
     })

@@ -295,7 +295,15 @@ fn mutants_of_one_site_are_killed_by_a_named_scenario() {
         assert!(scenarios.contains(&by), "no killing scenario named in `{row}`");
     }
     assert!(rows.iter().any(|r| r.split_whitespace().nth(2) == Some("drop")), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("{n} mutants: {n} killed, 0 justified", n = rows.len())), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(
+            "{n} mutants (c11 profile): {n} killed, 0 justified survivors, 0 inconclusive",
+            n = rows.len()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("killed per operator: drop 1/1, weaken 1/1; wall time"), "{}", r.stdout);
 
     let r = rcu_check(&["mutants", "--version", "master", "--site", "B12", "--jobs", "1", "--json"]).expect(0);
     let j = r.json();
@@ -313,7 +321,25 @@ fn mutants_of_one_site_are_killed_by_a_named_scenario() {
     assert_eq!(s["mutants"], ms.len());
     assert_eq!(s["killed"], ms.len());
     assert_eq!(s["survived"], 0);
+    assert_eq!(s["inconclusive"], 0);
+    assert_eq!(s["profile"], "c11");
     assert_eq!(s["time_to_counterexample"]["n"], ms.len());
+    for m in ms {
+        assert!(m["operator"] == "drop" || m["operator"] == "weaken", "{m}");
+        assert!(m["reason"].is_null(), "{m}");
+    }
+}
+
+#[test]
+fn mutants_operators_split_and_plain_run_and_report_reason_or_kill() {
+    // B20's split (a separate load and store of tail) is caught; the JSON of
+    // a killed mutant carries its operator and no reason.
+    let r = rcu_check(&["mutants", "--version", "v3", "--site", "B20", "--operator", "split", "--jobs", "1", "--json"]);
+    let j = r.json();
+    let ms = j["mutants"].as_array().expect("mutants array");
+    assert_eq!(ms.len(), 1, "{j}");
+    assert_eq!(ms[0]["operator"], "split");
+    assert_eq!(ms[0]["status"], "killed", "{j}");
 }
 
 // ---------------------------------------------------------------- torture
@@ -454,9 +480,20 @@ fn bad_replay_tokens() {
             preemption_bound: 2,
             max_branches: 1000,
             schedule: "{}".into(),
+            profile: None,
         }
         .encode()
     };
     assert_bad_input(&["replay", &token(2, "gp_sync_read")], &["format version 2", "reads 1"]);
     assert_bad_input(&["replay", &token(1, "nope")], &["`nope`", "gp_sync_read"]);
+}
+
+#[test]
+fn bad_profiles_operators_and_site_bounds() {
+    assert_bad_input(&["matrix", "--profile", "arm"], &["`arm`", "c11, tso"]);
+    assert_bad_input(&["mutants", "--operator", "swap"], &["`swap`", "drop, weaken, split, plain"]);
+    assert_bad_input(&["mutants", "--site-bound", "B17"], &["B17", "B<n>=N"]);
+    assert_bad_input(&["mutants", "--site-bound", "B999=3"], &["B999"]);
+    assert_bad_input(&["explain", "v3", "gp_sync_read", "--mutate", "B17:split"], &["split", "B17", "drop"]);
+    assert_bad_input(&["explain", "v3", "gp_sync_read", "--mutate", "B20:plain"], &["plain", "B20", "split"]);
 }

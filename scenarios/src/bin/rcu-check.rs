@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use models::Version;
-use rcu_core::site::Site;
+use rcu_core::site::{Profile, Site};
 use scenarios::catalog::{self, Scenario, Scope};
 use scenarios::cell::{self, CellSpec};
 use scenarios::harness::{Checker, Verdict};
@@ -56,6 +56,22 @@ enum Cmd {
         /// Worker threads (default: number of CPUs).
         #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
         jobs: Option<usize>,
+        /// Run every killer at this loom preemption bound (default: each scenario's matrix bound,
+        /// then the deeper per-site runs listed in proofs.md, Survivors).
+        #[arg(long, value_name = "N", value_parser = parse_bound, allow_negative_numbers = true)]
+        preemptions: Option<usize>,
+        /// Per-site preemption bound for every killer of that site, e.g. `B17=3` (repeatable).
+        #[arg(long = "site-bound", value_name = "B<n>=N", value_parser = parse_site_bound)]
+        site_bounds: Vec<(String, usize)>,
+        /// Wall-clock budget per killer cell in seconds; a cell that runs out makes the mutant inconclusive.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+        budget: Option<f64>,
+        /// Memory-model profile: c11 (default) or tso (x86-TSO hardware).
+        #[arg(long, value_parser = parse_profile, default_value = "c11")]
+        profile: Profile,
+        /// Only these operators (drop, weaken, split, plain; repeat or comma-separate; default: all).
+        #[arg(long = "operator", value_name = "OP", value_parser = parse_operator, value_delimiter = ',')]
+        operators: Vec<&'static str>,
     },
     /// Find the first (fewest-preemption) counterexample of a cell and print it
     /// as a thread-column table, with the command that replays it.
@@ -78,6 +94,9 @@ enum Cmd {
         /// Wall-clock budget per bound tried, in seconds (default 60).
         #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
         budget: Option<f64>,
+        /// Memory-model profile: c11 (default) or tso (x86-TSO hardware).
+        #[arg(long, value_parser = parse_profile, default_value = "c11")]
+        profile: Profile,
     },
     /// QEMU's rcutorture stress test on real threads (std backend), with a
     /// stall watchdog: a smoke test of each version under the OS scheduler.
@@ -131,6 +150,9 @@ struct MatrixArgs {
     /// Machine-readable output: {"cells": [...], "summary": {...}}.
     #[arg(long)]
     json: bool,
+    /// Memory-model profile: c11 (default) or tso (x86-TSO hardware).
+    #[arg(long, value_parser = parse_profile, default_value = "c11")]
+    profile: Profile,
     /// Worker threads (default: number of CPUs).
     #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     jobs: Option<usize>,
@@ -179,6 +201,23 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
         _ => Err(format!("`{s}` is not a positive number of seconds")),
     }
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    Profile::parse(s)
+}
+
+fn parse_operator(s: &str) -> Result<&'static str, String> {
+    ["drop", "weaken", "split", "plain"]
+        .into_iter()
+        .find(|o| *o == s)
+        .ok_or_else(|| format!("unknown mutation operator `{s}` (valid: drop, weaken, split, plain)"))
+}
+
+fn parse_site_bound(s: &str) -> Result<(String, usize), String> {
+    let (site, n) = s.split_once('=').ok_or_else(|| format!("bad site bound `{s}` (expected B<n>=N, e.g. B17=3)"))?;
+    let site = parse_site(site)?;
+    Ok((site.to_string(), parse_bound(n)?))
 }
 
 fn parse_site(s: &str) -> Result<&'static str, String> {
@@ -313,9 +352,12 @@ fn run(cli: Cli) -> ExitCode {
         None => cmd_matrix(MatrixArgs::default()),
         Some(Cmd::List { json }) => cmd_list(json),
         Some(Cmd::Matrix(a)) => cmd_matrix(a),
-        Some(Cmd::Mutants { versions, sites, json, jobs }) => cmd_mutants(versions, sites, json, jobs),
-        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate, budget }) => {
-            cmd_explain(version, scenario, checker, preemptions, mutate, budget)
+        Some(Cmd::Mutants { versions, sites, json, jobs, preemptions, site_bounds, budget, profile, operators }) => {
+            let opts = mutants::Opts { preemptions, site_bounds, budget, profile, no_deep: false };
+            cmd_mutants(versions, sites, operators, json, jobs, opts)
+        }
+        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate, budget, profile }) => {
+            cmd_explain(version, scenario, checker, preemptions, mutate, budget, profile)
         }
         Some(Cmd::Replay { token }) => cmd_replay(&token),
         Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
@@ -512,6 +554,7 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         o.jobs = j;
     }
     o.replay = !a.no_replay;
+    o.profile = a.profile;
     #[cfg(not(feature = "loom"))]
     if o.checker == Some(Checker::Loom)
         || (o.checker.is_none() && o.scenarios.iter().any(|s| s.checker == Checker::Loom))
@@ -536,7 +579,14 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
     }
 }
 
-fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, jobs: Option<usize>) -> ExitCode {
+fn cmd_mutants(
+    versions: Vec<Version>,
+    sites: Vec<&'static str>,
+    operators: Vec<&'static str>,
+    json: bool,
+    jobs: Option<usize>,
+    opts: mutants::Opts,
+) -> ExitCode {
     let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
     // A --site must be mutable in at least one selected version.
     let valid = mutants::mutable_site_ids_of(&versions);
@@ -552,7 +602,9 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
     let mut work = vec![];
     for v in &versions {
         for (s, m) in mutants::mutants_of(*v) {
-            if sites.is_empty() || sites.contains(&s.id) {
+            if (sites.is_empty() || sites.contains(&s.id))
+                && (operators.is_empty() || operators.contains(&m.operator()))
+            {
                 work.push((*v, s, m));
             }
         }
@@ -562,6 +614,7 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
     }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let progress = Progress::new(json);
+    let started = Instant::now();
     let n = work.len();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -574,7 +627,7 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
                     break;
                 }
                 let (v, s, m) = work[i];
-                let r = mutants::run_mutant(v, s, m, &js);
+                let r = mutants::run_mutant(v, s, m, &js, &opts);
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress.update(d, n, &format!("{v} {} {}: {}", s.id, m, mutants::status_label(&r.status)));
                 results.lock().unwrap()[i] = Some(r);
@@ -592,12 +645,26 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
         .collect();
     let mm = matrix::median_max(ttc.clone());
     let count = |l: &str| results.iter().filter(|r| mutants::status_label(&r.status) == l).count();
+    let wall = started.elapsed().as_secs_f64();
+    // Kill score per operator: `killed/total`.
+    let score: Vec<(&str, usize, usize)> = ["drop", "weaken", "split", "plain"]
+        .into_iter()
+        .map(|op| {
+            let of: Vec<_> = results.iter().filter(|r| r.mutation.operator() == op).collect();
+            (op, of.iter().filter(|r| matches!(r.status, mutants::Status::Killed { .. })).count(), of.len())
+        })
+        .filter(|(_, _, n)| *n > 0)
+        .collect();
     if json {
         let v = serde_json::json!({
             "mutants": results.iter().map(mutants::mutant_json).collect::<Vec<_>>(),
             "summary": {
-                "mutants": results.len(), "killed": count("killed"), "justified": count("justified"), "survived": count("survived"),
+                "mutants": results.len(), "killed": count("killed"), "justified": count("justified"),
+                "inconclusive": count("inconclusive"), "survived": count("survived"),
+                "profile": opts.profile.name(),
+                "by_operator": score.iter().map(|(op, k, n)| serde_json::json!({"operator": op, "killed": k, "mutants": n})).collect::<Vec<_>>(),
                 "time_to_counterexample": {"n": ttc.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
+                "wall_seconds": wall,
             },
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap());
@@ -608,7 +675,10 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
                 mutants::Status::Killed { by, kind, seconds } => {
                     format!("killed by {by} ({kind}) in {}", matrix::secs(*seconds))
                 }
-                mutants::Status::Justified(w) => format!("justified: {w}"),
+                mutants::Status::Justified { class, why } => format!("justified ({class}): {why}"),
+                mutants::Status::Inconclusive { bounded_out } => {
+                    format!("INCONCLUSIVE: no verdict, cells ran out of budget: {}", bounded_out.join(", "))
+                }
                 mutants::Status::Survived => {
                     format!("SURVIVED {} scenario(s): a gap (not justified in proofs.md)", r.tried.len())
                 }
@@ -622,12 +692,16 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
             );
         }
         println!(
-            "\n{} mutants: {} killed, {} justified survivors, {} unexplained survivors",
+            "\n{} mutants ({} profile): {} killed, {} justified survivors, {} inconclusive, {} unexplained survivors",
             results.len(),
+            opts.profile.name(),
             count("killed"),
             count("justified"),
+            count("inconclusive"),
             count("survived")
         );
+        let per_op: Vec<String> = score.iter().map(|(op, k, n)| format!("{op} {k}/{n}")).collect();
+        println!("killed per operator: {}; wall time {}", per_op.join(", "), matrix::secs(wall));
         if let Some((m, x)) = mm {
             println!(
                 "time to first counterexample over {} killed mutants: median {}, max {}",
@@ -637,7 +711,7 @@ fn cmd_mutants(versions: Vec<Version>, sites: Vec<&'static str>, json: bool, job
             );
         }
     }
-    if count("survived") == 0 {
+    if count("survived") == 0 && count("inconclusive") == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -672,6 +746,7 @@ fn cmd_explain(
     preemptions: Option<usize>,
     mutate: Option<String>,
     budget: Option<f64>,
+    profile: Profile,
 ) -> ExitCode {
     let mutations = match cell::parse_mutations(mutate.as_deref().unwrap_or("")) {
         Ok(m) => m,
@@ -687,6 +762,7 @@ fn cmd_explain(
     }
     let checker = checker.unwrap_or(scenario.checker);
     let mut base = CellSpec::new(scenario, version, checker);
+    base.profile = profile;
     if let Some(b) = budget {
         base.bounds.budget_secs = b;
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use models::Version;
 use rcu_core::atomic::{qatomic_rcu_read, qatomic_rcu_set, qatomic_read, qatomic_set, QAtomic};
-use rcu_core::platform::Platform;
+use rcu_core::platform::{Platform, RawCell};
 use rcu_core::runtime::{GpMode, RunConfig};
 use rcu_core::site;
 
@@ -30,9 +30,16 @@ use crate::harness::Checker;
 pub const POISON: u32 = 0xdead;
 
 /// RCU-protected objects: `ptr` points to one of `data[..]`.
+///
+/// In the race-detecting variants (`payload` is `Some`) each object also has
+/// a non-atomic payload: the updater's initialisation and its reclamation are
+/// writes to it, the reader's uses are reads, and loom reports any of them not
+/// ordered by happens-before as a `data-race` (C11's definition of the bug,
+/// with no help from dependencies or the absence of load buffering).
 pub struct Objs<P: Platform> {
     ptr: QAtomic<P, u32>,
     data: Vec<QAtomic<P, u32>>,
+    payload: Option<Vec<P::Cell<u32>>>,
 }
 
 /// `A`, `B`, `C`, `D`, then `obj4`, … (object names in traces and messages).
@@ -44,7 +51,38 @@ impl<P: Platform> Objs<P> {
     /// `n` objects; object 0 (A) is live and published.
     pub fn new(n: u32) -> Arc<Self> {
         let data = (0..n).map(|i| QAtomic::new(format!("{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
-        Arc::new(Objs { ptr: QAtomic::with_show("ptr", 0, obj_name), data })
+        Arc::new(Objs { ptr: QAtomic::with_show("ptr", 0, obj_name), data, payload: None })
+    }
+
+    /// `n` objects with race-checked payloads (see the type's docs).
+    pub fn racy(n: u32) -> Arc<Self> {
+        let data = (0..n).map(|i| QAtomic::new(format!("{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
+        let payload = Some((0..n).map(|i| P::Cell::new(u32::from(i == 0))).collect());
+        Arc::new(Objs { ptr: QAtomic::with_show("ptr", 0, obj_name), data, payload })
+    }
+
+    /// A payload access, race-checked, named for the report.
+    fn payload_access(&self, i: u32, what: &str, write: Option<u32>) -> u32 {
+        let Some(p) = &self.payload else { return 0 };
+        let ctx = rcu_core::runtime::try_current::<P>();
+        if let Some(c) = &ctx {
+            c.rt.diag.set_race_context(Some(format!(
+                "{}.payload: {what} by {}, unordered with the other side's access (reader's use vs updater's initialisation or reclamation)",
+                obj_name(i),
+                c.name
+            )));
+        }
+        let v = match write {
+            Some(w) => p[i as usize].with_mut(|x| {
+                *x = w;
+                w
+            }),
+            None => p[i as usize].with(|x| *x),
+        };
+        if let Some(c) = &ctx {
+            c.rt.diag.set_race_context(None);
+        }
+        v
     }
 
     /// The same, with every name in traces prefixed (`t1.ptr`, `t1.B.data`),
@@ -52,7 +90,7 @@ impl<P: Platform> Objs<P> {
     pub fn named(prefix: &str, n: u32) -> Arc<Self> {
         let data =
             (0..n).map(|i| QAtomic::new(format!("{prefix}{}.data", obj_name(i)), if i == 0 { 1 } else { 0 })).collect();
-        Arc::new(Objs { ptr: QAtomic::with_show(format!("{prefix}ptr"), 0, obj_name), data })
+        Arc::new(Objs { ptr: QAtomic::with_show(format!("{prefix}ptr"), 0, obj_name), data, payload: None })
     }
 
     /// Reader: `p = qatomic_rcu_read(&ptr)`.
@@ -71,6 +109,7 @@ impl<P: Platform> Objs<P> {
 
     /// Reader: read the object; fail on freed or unpublished memory.
     pub fn use_obj(&self, p: u32, who: &str) -> u32 {
+        self.payload_access(p, "read of the payload", None);
         let v = qatomic_read(&self.data[p as usize]);
         if v == POISON {
             panic!(
@@ -89,6 +128,7 @@ impl<P: Platform> Objs<P> {
 
     /// Updater: initialise object `i` and publish it.
     pub fn publish(&self, i: u32) {
+        self.payload_access(i, "initialisation of the payload", Some(1));
         qatomic_set(&self.data[i as usize], 1);
         qatomic_rcu_set(
             &self.ptr,
@@ -100,6 +140,7 @@ impl<P: Platform> Objs<P> {
 
     /// Updater: reclaim object `i`.
     pub fn free(&self, i: u32) {
+        self.payload_access(i, "reclamation (free) of the payload", Some(POISON));
         qatomic_set(&self.data[i as usize], POISON);
     }
 }
@@ -108,7 +149,7 @@ impl<P: Platform> Objs<P> {
 /// (like a long-lived QEMU thread), so that registration, the registry
 /// family's subject, does not race with the grace periods checked here; its
 /// critical section starts once exploration does.
-fn reader_thread<P: Platform>(
+pub(crate) fn reader_thread<P: Platform>(
     x: &Exec<P>,
     rcu: &Arc<models::Rcu<P>>,
     objs: &Arc<Objs<P>>,
@@ -151,6 +192,36 @@ fn reader_cs<P: Platform>(rcu: &models::Rcu<P>, objs: &Objs<P>, obs: &crate::har
 /// RCU+sync+read / RCU+sync+free, with synchronize_rcu().
 fn gp_sync_read<P: Platform>(x: &Exec<P>) {
     gp_sync_common(x, false)
+}
+
+/// gp_sync_read with race-checked payloads.
+fn gp_sync_read_race<P: Platform>(x: &Exec<P>) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::racy(2);
+    let reader = reader_thread(x, &rcu, &objs, false);
+    objs.publish(1);
+    rcu.synchronize_rcu();
+    objs.free(0);
+    reader.join();
+    x.finish(&rcu);
+}
+
+/// gp_call_rcu_read with race-checked payloads.
+fn gp_call_rcu_read_race<P: Platform>(x: &Exec<P>) {
+    let rcu = x.rcu_init();
+    let objs = Objs::<P>::racy(2);
+    let reader = reader_thread(x, &rcu, &objs, false);
+    objs.publish(1);
+    let freed = Done::<P>::new("freed");
+    let (objs3, freed2) = (objs.clone(), freed.clone());
+    let a = rcu.c().alloc_head("A.rcu");
+    rcu.call_rcu1(a, move || {
+        objs3.free(0);
+        freed2.hit();
+    });
+    freed.wait_for(1, "waiting for A's call_rcu callback");
+    reader.join();
+    x.finish(&rcu);
 }
 
 /// The same with the reader's section nested twice.
@@ -261,8 +332,25 @@ const GP_WAITED: Window = Window {
     reached: |s| s.get("gp_saw_reader") > 0,
 };
 
+fn expect_sync_race(v: Version) -> Expect {
+    match v {
+        Version::Master | Version::Unify => Expect::Violated {
+            kind: "data-race",
+            why: "MASTER/UNIFY's synchronize_rcu() ends with relaxed ctr loads and no acquire after them: the free is ordered after the reader's critical section only by the control dependency (LKMM, real hardware), not by C11 happens-before",
+        },
+        _ => Expect::Holds,
+    }
+}
+
+fn expect_call_race(_: Version) -> Expect {
+    Expect::Violated {
+        kind: "data-race",
+        why: "no version executes an acquire between the RCU thread's last relaxed ctr load and the callback's free: call_rcu1() reclamation is ordered after the reader's critical section only by the control dependency (LKMM, real hardware), not by C11 happens-before",
+    }
+}
+
 /// The family.
-pub static SCENARIOS: [Scenario; 6] = [
+pub static SCENARIOS: [Scenario; 8] = [
     Scenario {
         name: "gp_sync_read",
         family: "grace-period",
@@ -324,6 +412,47 @@ pub static SCENARIOS: [Scenario; 6] = [
         expect: all_hold,
         windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
         bodies: bodies!(gp_sync_busy_rcu_thread),
+    },
+    Scenario {
+        name: "gp_sync_read_race",
+        family: "grace-period",
+        provenance: "barrier-survivors.md §4 rec. 1 (race-detecting grace period); gp_sync_read with a non-atomic payload",
+        summary: "gp_sync_read with a non-atomic payload: the free must happen-after the reader's uses in C11",
+        legend: "reader:  rcu_read_lock; p = rcu_read(ptr); read p->payload (twice); rcu_read_unlock\n\
+                 updater: write B->payload; rcu_set(ptr, B); synchronize_rcu(); write A->payload = POISON (free)",
+        property: "no data race on a payload (C11 happens-before from every use to the free), no POISON read",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
+        configure: cfg::standard,
+        expect: expect_sync_race,
+        windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_sync_read_race),
+    },
+    Scenario {
+        name: "gp_call_rcu_read_race",
+        family: "grace-period",
+        provenance: "barrier-survivors.md §4 rec. 1; gp_call_rcu_read with a non-atomic payload",
+        summary: "gp_call_rcu_read with a non-atomic payload: the callback's free must happen-after the reader's uses in C11",
+        legend: "reader:   rcu_read_lock; p = rcu_read(ptr); read p->payload (twice); rcu_read_unlock\n\
+                 updater:  write B->payload; rcu_set(ptr, B); call_rcu1(A.rcu, free A)\n\
+                 call_rcu: grace period; write A->payload = POISON (free)",
+        property: "no data race on a payload, no POISON read; the callback runs",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
+        configure: cfg::standard,
+        expect: expect_call_race,
+        windows: &[SAW_OLD, SAW_NEW, GP_WAITED],
+        bodies: bodies!(gp_call_rcu_read_race),
     },
     Scenario {
         name: "gp_nested_read",

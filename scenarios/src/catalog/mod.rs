@@ -24,6 +24,7 @@ pub mod callbacks;
 pub mod drain;
 pub mod force;
 pub mod gp;
+pub mod multi;
 pub mod primitives;
 pub mod registry;
 pub mod regressions;
@@ -255,6 +256,7 @@ pub mod cfg {
 pub fn all() -> Vec<&'static Scenario> {
     let mut v: Vec<&'static Scenario> = vec![];
     v.extend(gp::SCENARIOS.iter());
+    v.extend(multi::SCENARIOS.iter());
     v.extend(callbacks::SCENARIOS.iter());
     v.extend(force::SCENARIOS.iter());
     v.extend(sb::SCENARIOS.iter());
