@@ -133,6 +133,12 @@ impl<P: Platform> WaitQueue<P> {
         }
     }
 
+    /// Whether any thread is queued (scaffolding view, for callers that hold
+    /// the lock their waiters queue under, like a condition variable's mutex).
+    pub fn has_waiters(&self) -> bool {
+        !self.waiters.lock().unwrap().is_empty()
+    }
+
     fn is_queued(&self, me: &Arc<ThreadCtx<P>>) -> bool {
         self.waiters.lock().unwrap().iter().any(|t| t.id == me.id)
     }

@@ -45,14 +45,23 @@ pub fn qemu_cond_timedwait<P: Platform>(c: &QemuCond<P>, m: &QemuMutex<P>, ms: O
     r != WaitResult::TimedOut
 }
 
-/// `qemu_cond_signal()`.
+/// `qemu_cond_signal()`.  glibc's pthread_cond_signal() returns at once,
+/// with no barrier, when nobody waits (it reads `__wrefs` relaxed); only a
+/// signal with waiters enters the kernel (FUTEX_WAKE and its barrier).  The
+/// callers hold the condition's mutex, so the waiter count is stable here.
+/// (Issuing the futex-wake fence on every signal was stronger than glibc:
+/// barrier-survivors.md §2.4.)
 pub fn qemu_cond_signal<P: Platform>(c: &QemuCond<P>) {
-    c.q.wake(1);
+    if c.q.has_waiters() {
+        c.q.wake(1);
+    }
 }
 
-/// `qemu_cond_broadcast()`.
+/// `qemu_cond_broadcast()`: as [`qemu_cond_signal`], for every waiter.
 pub fn qemu_cond_broadcast<P: Platform>(c: &QemuCond<P>) {
-    c.q.wake(usize::MAX);
+    if c.q.has_waiters() {
+        c.q.wake(usize::MAX);
+    }
 }
 
 /// `QemuSemaphore`.
