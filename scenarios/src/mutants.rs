@@ -53,10 +53,17 @@ pub const CLASSES: [&str; 3] = ["redundant", "checker-blind", "open-gap"];
 
 /// Deeper bounds some sites need, run after the matrix-bound killers:
 /// `(site, scenario, preemption bound)`.  B17 in enter_qs() and the count
-/// increment B84 matter on exactly one path of gp_sync_busy_rcu_thread,
-/// which takes three preemptions (proofs.md, Survivors).
-pub const DEEP: &[(&str, &str, usize)] =
-    &[("B17", "gp_sync_busy_rcu_thread", 3), ("B84", "gp_sync_busy_rcu_thread", 3)];
+/// increment B84 matter on exactly one path of gp_sync_busy_rcu_thread, and
+/// the completion event's barriers (B40, B45, B46) on the path of
+/// gp_sync_read_race where the grace period ends before the updater waits;
+/// each takes three preemptions (proofs.md, Survivors).
+pub const DEEP: &[(&str, &str, usize)] = &[
+    ("B17", "gp_sync_busy_rcu_thread", 3),
+    ("B84", "gp_sync_busy_rcu_thread", 3),
+    ("B40", "gp_sync_read_race", 3),
+    ("B45", "gp_sync_read_race", 3),
+    ("B46", "gp_sync_read_race", 3),
+];
 
 /// How a mutants run explores.
 #[derive(Clone, Debug, Default)]

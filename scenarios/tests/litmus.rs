@@ -108,6 +108,31 @@ fn isa2_with_sc_fences_and_a_barrierless_relay_is_never_shown_by_loom() {
     assert!(r.outcome.stats.get("isa2:110") > 0, "{:?}", outcomes(&r, "isa2:"));
 }
 
+/// The x86-TSO profile: every load acquires and every store releases, so
+/// relaxed MP is ordered, while SB without its fences still shows 00 (TSO's
+/// store buffer) and the fences still forbid it.
+#[test]
+fn tso_profile_orders_message_passing_but_not_store_buffering() {
+    use rcu_core::site::Profile;
+    let run_tso = |name: &str, m: &str| {
+        let s = catalog::find(name).unwrap();
+        let mut spec = CellSpec::new(s, Version::Master, Checker::Loom);
+        spec.mutations = parse_mutations(m).unwrap();
+        spec.profile = Profile::Tso;
+        run_cell(&spec)
+    };
+    let r = run_tso("litmus_mp", "B112:drop,B113:drop");
+    assert_eq!(r.outcome.stats.get("mp:10"), 0, "TSO showed MP's weak outcome: {:?}", outcomes(&r, "mp:"));
+    assert!(r.outcome.stats.get("mp:11") > 0);
+    let r = run_tso("litmus_sb", "B110:drop,B111:drop");
+    assert!(r.outcome.stats.get("sb:00") > 0, "TSO must keep SB's weak outcome: {:?}", outcomes(&r, "sb:"));
+    let r = run_tso("litmus_sb", "");
+    assert_eq!(r.outcome.stats.get("sb:00"), 0, "{:?}", outcomes(&r, "sb:"));
+    // ISA2 with a barrier-less relay is forbidden on TSO even without fences.
+    let r = run_tso("litmus_isa2_sc_relay", "B116:drop,B117:drop");
+    assert_eq!(r.outcome.stats.get("isa2:110"), 0, "{:?}", outcomes(&r, "isa2:"));
+}
+
 #[test]
 fn shuttle_cannot_judge_a_barrier() {
     // shuttle is sequentially consistent: SB without fences never shows 00.

@@ -104,6 +104,10 @@ fn weakening_the_enqueue_xchg_is_a_data_race_on_next() {
 fn dropping_b12_in_seed_loses_the_wakeup_of_a_second_forced_gp() {
     assert_kills(Version::Seed, "gp_two_forced_gps", "B12:drop", "deadlock", None);
     assert_kills(Version::Seed, "gp_two_forced_gps", "B12:weaken:acqrel", "deadlock", None);
+    // The semaphore drafts reach their forced path only through a timeout (F4).
+    for v in [Version::SemaphoreDraft, Version::SemaphoreFollowup] {
+        assert_kills(v, "gp_two_forced_gps_timed", "B12:drop", "deadlock", None);
+    }
 }
 
 /// barrier-survivors.md Q3: when MASTER's RCU thread picks a callback up from

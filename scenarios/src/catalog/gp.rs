@@ -66,6 +66,11 @@ impl<P: Platform> Objs<P> {
         let Some(p) = &self.payload else { return 0 };
         let ctx = rcu_core::runtime::try_current::<P>();
         if let Some(c) = &ctx {
+            // Traced before the access, so that the access loom rejects is the
+            // table's last row.
+            if c.tracing() {
+                c.trace(format_args!("{what}: {}.payload (plain)", obj_name(i)));
+            }
             c.rt.diag.set_race_context(Some(format!(
                 "{}.payload: {what} by {}, unordered with the other side's access (reader's use vs updater's initialisation or reclamation)",
                 obj_name(i),

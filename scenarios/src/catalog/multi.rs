@@ -200,7 +200,7 @@ const REENTERED: Window = Window {
 const B2B: Window = Window { what: "both drains returned", reached: |s| s.get("both_drains_returned") > 0 };
 
 /// The family.
-pub static SCENARIOS: [Scenario; 4] = [
+pub static SCENARIOS: [Scenario; 5] = [
     Scenario {
         name: "gp_two_forced_gps",
         family: "multi-gp",
@@ -220,6 +220,25 @@ pub static SCENARIOS: [Scenario; 4] = [
         shuttle_pct_depth: 3,
         configure: cfg::no_timeouts,
         expect: expect_two_forced,
+        windows: &[GP1_FREE, GP2_MET],
+        bodies: bodies!(gp_two_forced_gps),
+    },
+    Scenario {
+        name: "gp_two_forced_gps_timed",
+        family: "multi-gp",
+        provenance: "as gp_two_forced_gps, with timeouts that fire: the semaphore drafts force on their first timeout (F4), so their forced path is reached too (barrier-survivors.md §1.3 Q1)",
+        summary: "gp_two_forced_gps with timeouts that fire: the second forced grace period on every version, the semaphore drafts included",
+        legend: "as gp_two_forced_gps; timed waits may time out (the semaphore drafts then force)",
+        property: "the second drain_call_rcu() returns",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 2000,
+        shuttle_pct_depth: 3,
+        configure: cfg::standard,
+        expect: all_hold,
         windows: &[GP1_FREE, GP2_MET],
         bodies: bodies!(gp_two_forced_gps),
     },
