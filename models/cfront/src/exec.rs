@@ -29,6 +29,13 @@
 //! then just reads some store that loom allows.  Race-free plain accesses read
 //! the latest write, as coherence forces.
 //!
+//! LLVM's memory model differs from C11's in one way that `-O2` uses: a racing
+//! plain *load* returns `undef` instead of being undefined behaviour, so
+//! SimplifyCFG turns `if (flag) r = data;` into an unconditional load of `data`
+//! feeding a `select`.  Such a speculated load is race-checked when the
+//! `select` picks its value (`program::mark_speculative_loads` says exactly
+//! which loads qualify); every other plain load is checked when it executes.
+//!
 //! Mixed-size accesses to one location (e.g. a 4-byte access into an 8-byte
 //! slot) are reported as `[unsupported]`.
 //!
@@ -406,6 +413,21 @@ impl<P: Platform> Th<P> {
         }
     }
 
+    /// A plain load that `-O2` speculated into a `select`
+    /// ([`crate::program`]'s `mark_speculative_loads`): its race check waits
+    /// for the select that picks it.
+    fn speculative_load(&self, addr: u64, size: u8, d: u32, loc: u32, pending: &mut Vec<(u32, Arc<Slot<P>>)>) -> u64 {
+        match self.target(addr, size, false, loc) {
+            Target::Const(v) => v,
+            Target::Slot(s) => {
+                let v = s.load(Ordering::Relaxed);
+                pending.retain(|(x, _)| *x != d);
+                pending.push((d, s));
+                v
+            }
+        }
+    }
+
     fn store(&self, addr: u64, size: u8, v: u64, ord: Option<Ordering>, loc: u32) {
         let Target::Slot(s) = self.target(addr, size, true, loc) else { unreachable!() };
         let v = v & mask(u32::from(size) * 8);
@@ -428,7 +450,7 @@ impl<P: Platform> Th<P> {
     }
 
     fn free(&self, addr: u64, loc: u32) {
-        let where_ = format!("freed at {} (thread {})", self.prog.loc(loc), self.name);
+        let where_ = format!("which {} freed at {}", self.name, self.prog.loc(loc));
         let slots: Vec<Arc<Slot<P>>> = {
             let mut mem = lock(&self.m.mem);
             let a = match mem.allocs.get_mut(&addr) {
@@ -448,7 +470,7 @@ impl<P: Platform> Th<P> {
                 }
             };
             if let Some(first) = &a.freed {
-                let msg = format!("{} freed twice: first {first}, again", a.name);
+                let msg = format!("{} freed twice: first {first}, again", a.name).replace("first which ", "first ");
                 drop(mem);
                 self.fail("double-free", msg, loc);
             }
@@ -531,6 +553,8 @@ impl<P: Platform> Th<P> {
         let mut l = vec![0u64; func.nlocals.max(args.len())];
         l[..args.len()].copy_from_slice(&args);
         let mut allocas: Vec<u64> = Vec::new();
+        // Speculated loads not yet race-checked: (local, slot).
+        let mut pending: Vec<(u32, Arc<Slot<P>>)> = Vec::new();
         let (mut bi, mut prev) = (0usize, u32::MAX);
         loop {
             let b = &blocks[bi];
@@ -548,11 +572,24 @@ impl<P: Platform> Th<P> {
                 }
             }
             for inst in &b.insts {
+                if let (Op::Load { p, size, spec: true, .. }, Some(d)) = (&inst.op, inst.dst) {
+                    l[d as usize] = self.speculative_load(self.val(&l, p), *size, d, inst.loc, &mut pending);
+                    continue;
+                }
+                if let Op::Select { c, a, b } = &inst.op {
+                    if !pending.is_empty() {
+                        let picked = if self.val(&l, c) & 1 != 0 { a } else { b };
+                        if let Some(k) = pending.iter().position(|(x, _)| matches!(picked, Opnd::Local(y) if y == x)) {
+                            pending.swap_remove(k).1.shadow.with(|_| ());
+                        }
+                    }
+                }
                 let r = self.op(&mut l, &inst.op, inst.loc, &mut allocas);
                 if let Some(d) = inst.dst {
                     l[d as usize] = r;
                 }
             }
+            pending.clear();
             prev = bi as u32;
             bi = match &b.term {
                 Term::Ret(v) => {
@@ -561,7 +598,7 @@ impl<P: Platform> Th<P> {
                         let mut mem = lock(&self.m.mem);
                         for a in allocas {
                             if let Some(a) = mem.allocs.get_mut(&a) {
-                                a.freed = Some(format!("out of scope since {} returned", func.name));
+                                a.freed = Some(format!("which is out of scope since {} returned", func.name));
                             }
                         }
                     }
@@ -658,7 +695,8 @@ impl<P: Platform> Th<P> {
                 allocas.push(a);
                 a
             }
-            Op::Load { p, size, ord } => self.load(self.val(l, p), *size, *ord, loc),
+            Op::Load { p, size, ord, spec: false } => self.load(self.val(l, p), *size, *ord, loc),
+            Op::Load { spec: true, .. } => unreachable!("handled in exec"),
             Op::Store { p, v, size, ord } => {
                 self.store(self.val(l, p), *size, self.val(l, v), *ord, loc);
                 0

@@ -4,14 +4,24 @@
 
 atomic_int v;
 
+/* Adjacent fences may be merged by -O2 (acquire; release; seq_cst is one
+ * seq_cst fence), so an access separates each pair. */
+#define SEP(n) atomic_store_explicit(&v, n, memory_order_relaxed)
+
 void fences(void)
 {
     atomic_thread_fence(memory_order_acquire);
+    SEP(1);
     atomic_thread_fence(memory_order_release);
+    SEP(2);
     atomic_thread_fence(memory_order_acq_rel);
+    SEP(3);
     atomic_thread_fence(memory_order_seq_cst);
+    SEP(4);
     atomic_signal_fence(memory_order_seq_cst);
+    SEP(5);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    SEP(6);
     atomic_thread_fence(memory_order_consume);
 }
 

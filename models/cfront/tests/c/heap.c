@@ -18,6 +18,7 @@ struct node {
 };
 
 struct node *_Atomic head;
+struct node *saved; /* makes the block escape, so -O2 keeps every access */
 
 static void *reader(void *arg)
 {
@@ -33,12 +34,13 @@ int main(void)
     struct node *n = malloc(sizeof(*n));
     n->val = 7;
     n->next = NULL;
+    saved = n;
 #if MODE == 1
     free(n);
-    return n->val;
+    return saved->val;
 #elif MODE == 2
     free(n);
-    free(n);
+    free(saved);
     return 0;
 #else
     pthread_t r;
