@@ -22,7 +22,13 @@ pub fn find_clang() -> Result<PathBuf, Error> {
         return Ok(PathBuf::from(c));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/lib/llvm-14/bin")]) {
+    find_clang_in(std::env::split_paths(&path).chain([PathBuf::from("/usr/lib/llvm-14/bin")]))
+}
+
+/// [`find_clang`] over the given directories only: `clang-14`, or the
+/// `clang` of an `llvm-14/bin` directory.
+pub fn find_clang_in(dirs: impl IntoIterator<Item = PathBuf>) -> Result<PathBuf, Error> {
+    for dir in dirs {
         for name in ["clang-14", "clang"] {
             let p = dir.join(name);
             if p.is_file() && (name == "clang-14" || dir.ends_with("llvm-14/bin")) {

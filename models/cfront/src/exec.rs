@@ -365,7 +365,7 @@ impl<P: Platform> Th<P> {
             self.fail("invalid-access", format_args!("{size}-byte {what} at {n}+{off}, past its end"), loc);
         }
         if let Some(by) = &a.freed {
-            let msg = format!("{size}-byte {what} of {}+{off}, {by}", a.name);
+            let msg = format!("{size}-byte {what} of {}+{off} ({by})", a.name);
             drop(mem);
             self.fail("use-after-free", msg, loc);
         }
@@ -450,7 +450,7 @@ impl<P: Platform> Th<P> {
     }
 
     fn free(&self, addr: u64, loc: u32) {
-        let where_ = format!("which {} freed at {}", self.name, self.prog.loc(loc));
+        let where_ = format!("freed at {} by {}", self.prog.loc(loc), self.name);
         let slots: Vec<Arc<Slot<P>>> = {
             let mut mem = lock(&self.m.mem);
             let a = match mem.allocs.get_mut(&addr) {
@@ -470,7 +470,7 @@ impl<P: Platform> Th<P> {
                 }
             };
             if let Some(first) = &a.freed {
-                let msg = format!("{} freed twice: first {first}, again", a.name).replace("first which ", "first ");
+                let msg = format!("{} freed twice (first {first}), again", a.name);
                 drop(mem);
                 self.fail("double-free", msg, loc);
             }
@@ -598,7 +598,7 @@ impl<P: Platform> Th<P> {
                         let mut mem = lock(&self.m.mem);
                         for a in allocas {
                             if let Some(a) = mem.allocs.get_mut(&a) {
-                                a.freed = Some(format!("which is out of scope since {} returned", func.name));
+                                a.freed = Some(format!("out of scope since {} returned", func.name));
                             }
                         }
                     }

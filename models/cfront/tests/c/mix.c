@@ -39,15 +39,22 @@ static long kind(long v)
     }
 }
 
+/* LOST_UPDATE: a load-then-store push, which loses concurrent pushes
+ * (the positive control of the final assert()s). */
 static void push(long v)
 {
     struct item *it = calloc(1, sizeof(*it));
     it->v = v;
     struct item *old = atomic_load_explicit(&top, memory_order_relaxed);
+#ifdef LOST_UPDATE
+    it->next = old;
+    atomic_store_explicit(&top, it, memory_order_release);
+#else
     do {
         it->next = old;
     } while (!atomic_compare_exchange_weak_explicit(&top, &old, it, memory_order_release,
                                                     memory_order_relaxed));
+#endif
 }
 
 static void *worker(void *arg)
