@@ -24,7 +24,8 @@
 //!   `[double-free]`.
 //!
 //! So under loom a plain write that is unordered with any other access to the
-//! same location is a "Causality violation" (a data race).  Not detected: a
+//! same location is a data race: loom's "Causality violation", re-raised as
+//! `cfront: [data-race] <access> of <object> races (…) at file:line`.  Not detected: a
 //! plain *read* racing with an *atomic* write (both are `with`); the plain read
 //! then just reads some store that loom allows.  Race-free plain accesses read
 //! the latest write, as coherence forces.
@@ -77,7 +78,8 @@ impl Outcome {
     }
 }
 
-/// Run `entry` (no arguments, or zeros) of `prog` to completion on backend `P`.
+/// Run `entry` (no arguments, or zeros) of `prog` to completion on backend `P`,
+/// after the program's constructors (`__attribute__((constructor))`).
 /// Call it inside the model closure (`loom::model`, `shuttle::check_*`) or
 /// directly for std.  Fails (panics) with a `cfront: [kind] …` message.
 pub fn run<P: Platform>(prog: &Arc<Program>, entry: &str) -> Outcome {
@@ -89,6 +91,10 @@ pub fn run<P: Platform>(prog: &Arc<Program>, entry: &str) -> Outcome {
     let m = Arc::new(Machine::<P>::new(prog.clone()));
     m.init_globals();
     let mut t = Th::new(m.clone(), "main".to_string());
+    // Constructors (QEMU's rcu_init) run in every execution, before the entry.
+    for &c in &prog.ctors {
+        t.call(c, Vec::new());
+    }
     let nparams = prog.funcs[f as usize].nparams;
     let ret = t.call(f, vec![0; nparams]);
     let observations = std::mem::take(&mut *lock(&m.obs));
@@ -242,6 +248,14 @@ struct Mem<P: Platform> {
 enum Target<P: Platform> {
     Const(u64),
     Slot(Arc<Slot<P>>),
+}
+
+/// A speculated plain load whose race check waits for its `select`.
+struct Pending<P: Platform> {
+    local: u32,
+    slot: Arc<Slot<P>>,
+    addr: u64,
+    loc: u32,
 }
 
 struct Joinable<P: Platform> {
@@ -407,7 +421,8 @@ impl<P: Platform> Th<P> {
         match self.target(addr, size, false, loc) {
             Target::Const(v) => v,
             Target::Slot(s) => {
-                s.shadow.with(|_| ());
+                let what = if ord.is_some() { "atomic load" } else { "plain load" };
+                self.race_check(&s, false, addr, what, loc);
                 s.load(ord.unwrap_or(Ordering::Relaxed))
             }
         }
@@ -416,15 +431,47 @@ impl<P: Platform> Th<P> {
     /// A plain load that `-O2` speculated into a `select`
     /// ([`crate::program`]'s `mark_speculative_loads`): its race check waits
     /// for the select that picks it.
-    fn speculative_load(&self, addr: u64, size: u8, d: u32, loc: u32, pending: &mut Vec<(u32, Arc<Slot<P>>)>) -> u64 {
+    fn speculative_load(&self, addr: u64, size: u8, d: u32, loc: u32, pending: &mut Vec<Pending<P>>) -> u64 {
         match self.target(addr, size, false, loc) {
             Target::Const(v) => v,
             Target::Slot(s) => {
                 let v = s.load(Ordering::Relaxed);
-                pending.retain(|(x, _)| *x != d);
-                pending.push((d, s));
+                pending.retain(|x| x.local != d);
+                pending.push(Pending { local: d, slot: s, addr, loc });
                 v
             }
+        }
+    }
+
+    /// The race check of one access: the shadow's `with` (read) or `with_mut`
+    /// (write).  loom reports a race by panicking inside it; the panic is
+    /// re-raised with the C location and the object, because loom's own
+    /// message names only interpreter source lines.
+    fn race_check(&self, s: &Slot<P>, write: bool, addr: u64, what: &str, loc: u32) {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if write {
+                s.shadow.with_mut(|_| ())
+            } else {
+                s.shadow.with(|_| ())
+            }
+        }));
+        if let Err(e) = r {
+            let loom = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let loom = loom.lines().next().unwrap_or("").to_string();
+            let obj = self.object_name(addr);
+            self.fail("data-race", format_args!("{what} of {} bytes at {obj} races ({loom})", s.size), loc);
+        }
+    }
+
+    fn object_name(&self, addr: u64) -> String {
+        let mem = lock(&self.m.mem);
+        match mem.allocs.range(..=addr).next_back() {
+            Some((base, a)) => format!("{}+{}", a.name, addr - base),
+            None => format!("{addr:#x}"),
         }
     }
 
@@ -433,11 +480,11 @@ impl<P: Platform> Th<P> {
         let v = v & mask(u32::from(size) * 8);
         match ord {
             None => {
-                s.shadow.with_mut(|_| ());
+                self.race_check(&s, true, addr, "plain store", loc);
                 s.store(v, Ordering::Relaxed)
             }
             Some(o) => {
-                s.shadow.with(|_| ());
+                self.race_check(&s, false, addr, "atomic store", loc);
                 s.store(v, o)
             }
         }
@@ -445,13 +492,13 @@ impl<P: Platform> Th<P> {
 
     fn atomic_slot(&self, addr: u64, size: u8, loc: u32) -> Arc<Slot<P>> {
         let Target::Slot(s) = self.target(addr, size, true, loc) else { unreachable!() };
-        s.shadow.with(|_| ());
+        self.race_check(&s, false, addr, "atomic read-modify-write", loc);
         s
     }
 
     fn free(&self, addr: u64, loc: u32) {
         let where_ = format!("freed at {} by {}", self.prog.loc(loc), self.name);
-        let slots: Vec<Arc<Slot<P>>> = {
+        let slots: Vec<(u64, Arc<Slot<P>>)> = {
             let mut mem = lock(&self.m.mem);
             let a = match mem.allocs.get_mut(&addr) {
                 Some(a) if a.kind == Kind::Heap => a,
@@ -475,11 +522,11 @@ impl<P: Platform> Th<P> {
                 self.fail("double-free", msg, loc);
             }
             a.freed = Some(where_);
-            a.slots.values().cloned().collect()
+            a.slots.iter().map(|(o, s)| (addr + o, s.clone())).collect()
         };
         // A free is a write to the whole block: unordered accesses race with it.
-        for s in slots {
-            s.shadow.with_mut(|_| ());
+        for (a, s) in slots {
+            self.race_check(&s, true, a, "free()", loc);
         }
     }
 
@@ -553,8 +600,8 @@ impl<P: Platform> Th<P> {
         let mut l = vec![0u64; func.nlocals.max(args.len())];
         l[..args.len()].copy_from_slice(&args);
         let mut allocas: Vec<u64> = Vec::new();
-        // Speculated loads not yet race-checked: (local, slot).
-        let mut pending: Vec<(u32, Arc<Slot<P>>)> = Vec::new();
+        // Speculated loads not yet race-checked.
+        let mut pending: Vec<Pending<P>> = Vec::new();
         let (mut bi, mut prev) = (0usize, u32::MAX);
         loop {
             let b = &blocks[bi];
@@ -579,8 +626,10 @@ impl<P: Platform> Th<P> {
                 if let Op::Select { c, a, b } = &inst.op {
                     if !pending.is_empty() {
                         let picked = if self.val(&l, c) & 1 != 0 { a } else { b };
-                        if let Some(k) = pending.iter().position(|(x, _)| matches!(picked, Opnd::Local(y) if y == x)) {
-                            pending.swap_remove(k).1.shadow.with(|_| ());
+                        if let Some(k) = pending.iter().position(|x| matches!(picked, Opnd::Local(y) if *y == x.local))
+                        {
+                            let x = pending.swap_remove(k);
+                            self.race_check(&x.slot, false, x.addr, "plain load (speculated)", x.loc);
                         }
                     }
                 }

@@ -292,6 +292,8 @@ pub struct Program {
     pub(crate) func_by_name: BTreeMap<String, u32>,
     pub(crate) globals: Vec<Global>,
     pub(crate) locs: Vec<String>,
+    /// `__attribute__((constructor))` functions, in priority order.
+    pub(crate) ctors: Vec<u32>,
     atomics: BTreeMap<String, Vec<AtomicOp>>,
     unsupported: Vec<String>,
 }
@@ -318,6 +320,13 @@ impl Program {
     /// (`construct in function at file:line`).  They fail only when executed.
     pub fn unsupported(&self) -> &[String] {
         &self.unsupported
+    }
+
+    /// The functions the program declares but neither defines nor gets from the
+    /// environment: calling one fails.  The list of what an environment for
+    /// this C still has to provide.
+    pub fn undefined_functions(&self) -> Vec<&str> {
+        self.funcs.iter().filter(|f| f.blocks.is_none() && f.ext.is_none()).map(|f| f.name.as_str()).collect()
     }
 
     /// Whether a function of this name is defined.
@@ -479,6 +488,7 @@ impl<'m> Loader<'m> {
             }
             self.globals[i].image = Arc::new(image);
         }
+        let ctors = self.ctors()?;
         for f in &self.m.functions {
             let blocks = self.translate(f)?;
             let idx = self.func_by_name[&f.name] as usize;
@@ -490,9 +500,28 @@ impl<'m> Loader<'m> {
             func_by_name: self.func_by_name,
             globals: self.globals,
             locs: self.locs,
+            ctors,
             atomics: self.atomics,
             unsupported: self.unsupported,
         })
+    }
+
+    /// `@llvm.global_ctors`: `[{ i32 priority, void ()* f, i8* data }]`.
+    fn ctors(&self) -> Result<Vec<u32>, String> {
+        let Some(g) = self.m.global_vars.iter().find(|g| name_str(&g.name) == "llvm.global_ctors") else {
+            return Ok(Vec::new());
+        };
+        let mut v = Vec::new();
+        if let Some(Constant::Array { elements, .. }) = g.initializer.as_ref().map(|c| c.as_ref()) {
+            for e in elements {
+                let Constant::Struct { values, .. } = e.as_ref() else { return Err("llvm.global_ctors entry".into()) };
+                let prio = self.eval_const(&values[0])?.v;
+                let f = self.eval_const(&values[1])?.v;
+                v.push((prio, ((f - FUNC_BASE) / 16) as u32));
+            }
+        }
+        v.sort_by_key(|x| x.0);
+        Ok(v.into_iter().map(|x| x.1).collect())
     }
 
     fn add_func(&mut self, name: &str, nparams: usize, ret: &TypeRef, defined: bool) {
@@ -1082,15 +1111,7 @@ impl<'m> Loader<'m> {
             Instruction::Call(c) => {
                 let dst = c.dest.as_ref().map(|d| cx.local(d));
                 let callee = match &c.function {
-                    either::Either::Left(_) => {
-                        // `asm volatile("" ::: "memory")` (QEMU's barrier()) is a
-                        // compiler barrier: the IR already respects it.
-                        return match &t.asm {
-                            Some(s) if s.is_empty() => Ok((dst, Op::Nop)),
-                            Some(s) => Err(format!("inline assembly \"{s}\"")),
-                            None => Err(format!("inline assembly (.ll line {})", t.ll_line)),
-                        };
-                    }
+                    either::Either::Left(_) => return self.inline_asm(cx, c, t, dst),
                     either::Either::Right(Operand::ConstantOperand(k)) => match k.as_ref() {
                         Constant::GlobalReference { name, .. } => {
                             let n = name_str(name);
@@ -1125,6 +1146,38 @@ impl<'m> Loader<'m> {
                 return Err(format!("instruction `{what}`"));
             }
         })
+    }
+
+    /// Inline assembly with an empty template: what QEMU uses as compiler
+    /// barriers (`barrier()`: no operands; the IR already respects it) and to
+    /// hide a value from the optimiser (`asm volatile("" : "+rm"(p))` in
+    /// QEMU_DEFINE_CO_TLS: an indirect output tied to an input, i.e. a store of
+    /// the input through the output pointer).  Anything else is unsupported.
+    fn inline_asm(
+        &mut self,
+        cx: &mut FnCx,
+        c: &li::Call,
+        t: &TextInst,
+        dst: Option<u32>,
+    ) -> Result<(Option<u32>, Op), String> {
+        let Some((template, constraints)) = &t.asm else {
+            return Err(format!("inline assembly (.ll line {})", t.ll_line));
+        };
+        if !template.is_empty() {
+            return Err(format!("inline assembly \"{template}\""));
+        }
+        let ops: Vec<&str> = constraints.split(',').filter(|c| !c.starts_with("~{")).collect();
+        if ops.is_empty() && dst.is_none() {
+            return Ok((None, Op::Nop));
+        }
+        if let ([out, "0"], [(a0, _), (a1, _)], None) = (ops.as_slice(), c.arguments.as_slice(), dst) {
+            if out.starts_with("=*") {
+                let size = self.access_size(a0)?;
+                let (p, v) = (self.opnd(cx, a0)?, self.opnd(cx, a1)?);
+                return Ok((None, Op::Store { p, v, size, ord: None }));
+            }
+        }
+        Err(format!("inline assembly with operands \"{constraints}\""))
     }
 
     fn term(&mut self, cx: &mut FnCx, t: &Terminator, _tt: &TextInst) -> Result<Term, String> {

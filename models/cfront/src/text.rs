@@ -56,8 +56,8 @@ pub struct TextInst {
     pub atomic: bool,
     /// 1-based line in the `.ll` file (for error messages).
     pub ll_line: usize,
-    /// A call of inline assembly: its template string.
-    pub asm: Option<String>,
+    /// A call of inline assembly: its template and constraint strings.
+    pub asm: Option<(String, String)>,
 }
 
 /// Instruction lines of every defined function, by function name.
@@ -149,15 +149,21 @@ fn parse_inst(line: &str, ll_line: usize) -> TextInst {
     };
     let asm = if opcode == "call" {
         body.find(" asm ").and_then(|p| {
-            let s = &body[p..];
-            let q = s.find('"')?;
-            let e = s[q + 1..].find('"')?;
-            Some(s[q + 1..q + 1 + e].to_string())
+            let (template, rest) = quoted(&body[p..])?;
+            let (constraints, _) = quoted(rest)?;
+            Some((template.to_string(), constraints.to_string()))
         })
     } else {
         None
     };
     TextInst { opcode, orderings, single_thread, atomic, ll_line, asm }
+}
+
+/// The first `"…"` of `s` and what follows it.
+fn quoted(s: &str) -> Option<(&str, &str)> {
+    let q = s.find('"')?;
+    let e = s[q + 1..].find('"')?;
+    Some((&s[q + 1..q + 1 + e], &s[q + 2 + e..]))
 }
 
 #[cfg(test)]
