@@ -39,6 +39,28 @@ pub fn find_clang_in(dirs: impl IntoIterator<Item = PathBuf>) -> Result<PathBuf,
     Err(Error::new(CLANG_MISSING.to_string()))
 }
 
+/// Compile every C file of `srcs` (as [`compile`] does) and link the modules
+/// with `llvm-link-14` into `<out_dir>/<name>.ll`: the C under test, the
+/// project's environment and a test driver become one program.
+pub fn compile_and_link(srcs: &[&Path], out_dir: &Path, name: &str, extra: &[&str]) -> Result<PathBuf, Error> {
+    let mut lls = Vec::new();
+    for s in srcs {
+        lls.push(compile(s, out_dir, extra)?);
+    }
+    let clang = find_clang()?;
+    let link = clang.with_file_name(if clang.ends_with("clang") { "llvm-link" } else { "llvm-link-14" });
+    let out = out_dir.join(format!("{name}.ll"));
+    let o =
+        Command::new(&link).arg("-S").arg("-o").arg(&out).args(&lls).output().map_err(|e| {
+            Error::new(format!("cannot run {}: {e} (it comes with clang-14's llvm-14)", link.display()))
+        })?;
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        return Err(Error::new(format!("linking {name} failed: {}", err.lines().next().unwrap_or(""))));
+    }
+    Ok(out)
+}
+
 /// The directory with `cfront.h`, the environment's declarations.
 pub fn include_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("include")

@@ -49,6 +49,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rcu_core::futex::{WaitQueue, WaitResult};
+use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, QemuMutex};
 use rcu_core::platform::{Ordering, Platform, RawAtomic, RawCell};
 use rcu_core::runtime::{qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
 
@@ -271,6 +273,11 @@ struct Machine<P: Platform> {
     threads: Mutex<BTreeMap<u64, Joinable<P>>>,
     next_tid: AtomicU64,
     obs: Mutex<Vec<(String, i64)>>,
+    /// `pthread_mutex_t`s by address: rcu-core's QemuMutex (futex-based, no
+    /// loom Mutex), created by `pthread_mutex_init`.
+    mutexes: Mutex<BTreeMap<u64, Arc<QemuMutex<P>>>>,
+    /// Futex wait queues by address (the kernel's hash buckets).
+    futexes: Mutex<BTreeMap<u64, Arc<WaitQueue<P>>>>,
 }
 
 impl<P: Platform> Machine<P> {
@@ -281,6 +288,8 @@ impl<P: Platform> Machine<P> {
             threads: Mutex::new(BTreeMap::new()),
             next_tid: AtomicU64::new(1),
             obs: Mutex::new(Vec::new()),
+            mutexes: Mutex::new(BTreeMap::new()),
+            futexes: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -333,6 +342,8 @@ struct Th<P: Platform> {
     name: String,
     /// Address of this thread's instance of each global (0: not thread-local).
     tls: Vec<u64>,
+    /// This thread's `errno` (allocated on first use).
+    errno: u64,
 }
 
 impl<P: Platform> Th<P> {
@@ -348,7 +359,7 @@ impl<P: Platform> Th<P> {
                 &g.leaves,
             );
         }
-        Th { m, prog, name, tls }
+        Th { m, prog, name, tls, errno: 0 }
     }
 
     fn fail(&self, kind: &str, msg: impl std::fmt::Display, loc: u32) -> ! {
@@ -782,6 +793,46 @@ impl<P: Platform> Th<P> {
         }
     }
 
+    /// `__errno_location()`: this thread's `errno`.
+    fn errno_addr(&mut self) -> u64 {
+        if self.errno == 0 {
+            let name = format!("errno of {}", self.name);
+            self.errno = self.m.alloc(4, Kind::Tls, name, None, &[(0, 4)]);
+        }
+        self.errno
+    }
+
+    /// `syscall(SYS_futex, …)`: FUTEX_WAIT without timeout and FUTEX_WAKE,
+    /// over rcu-core's futex emulation (the kernel's protocol, with its two
+    /// barriers).  Other system calls are unsupported.
+    fn syscall(&mut self, a: &[u64], loc: u32) -> u64 {
+        const SYS_FUTEX: u64 = 202;
+        const FUTEX_WAIT: u64 = 0;
+        const FUTEX_WAKE: u64 = 1;
+        const EAGAIN: u64 = 11;
+        let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        if arg(0) != SYS_FUTEX {
+            self.fail("unsupported", format_args!("syscall({})", arg(0)), loc);
+        }
+        let (addr, op, val) = (arg(1), arg(2) & 0x7f, arg(3) as u32);
+        let q = lock(&self.m.futexes).entry(addr).or_insert_with(|| Arc::new(WaitQueue::new())).clone();
+        match op {
+            FUTEX_WAIT if arg(4) == 0 => {
+                let what = format!("futex wait on {}", self.object_name(addr));
+                let r = q.wait(|| self.load(addr, 4, Some(Ordering::Relaxed), loc) as u32 == val, || {}, None, &what);
+                if r == WaitResult::Mismatch {
+                    let e = self.errno_addr();
+                    self.store(e, 4, EAGAIN, None, loc);
+                    u64::MAX // -1
+                } else {
+                    0
+                }
+            }
+            FUTEX_WAKE => q.wake((arg(3) as u32 as i32).max(0) as usize) as u64,
+            _ => self.fail("unsupported", format_args!("futex op {op} (or FUTEX_WAIT with a timeout)"), loc),
+        }
+    }
+
     fn ext(&mut self, e: Extern, func: &Func, a: &[u64], loc: u32) -> u64 {
         let arg = |i: usize| a.get(i).copied().unwrap_or(0);
         match e {
@@ -854,6 +905,31 @@ impl<P: Platform> Th<P> {
                 self.fill(arg(0), Some(arg(1)), 0, arg(2), loc);
                 0
             }
+            Extern::MutexInit => {
+                if arg(1) != 0 {
+                    self.fail("unsupported", "pthread_mutex_init with attributes", loc);
+                }
+                lock(&self.m.mutexes).insert(arg(0), Arc::new(QemuMutex::new("pthread_mutex")));
+                0
+            }
+            Extern::MutexDestroy => {
+                lock(&self.m.mutexes).remove(&arg(0));
+                0
+            }
+            Extern::MutexLock | Extern::MutexUnlock => {
+                let Some(mx) = lock(&self.m.mutexes).get(&arg(0)).cloned() else {
+                    let obj = self.object_name(arg(0));
+                    self.fail("unsupported", format_args!("{} of {obj}, never pthread_mutex_init()ed", func.name), loc);
+                };
+                if e == Extern::MutexLock {
+                    qemu_mutex_lock(&mx);
+                } else {
+                    qemu_mutex_unlock(&mx);
+                }
+                0
+            }
+            Extern::Syscall => self.syscall(a, loc),
+            Extern::Errno => self.errno_addr(),
             Extern::Nop => 0,
             Extern::Expect => arg(0),
             Extern::UMax | Extern::UMin | Extern::SMax | Extern::SMin => {
