@@ -37,7 +37,7 @@ pub mod program;
 pub mod text;
 
 pub use compile::{compile, compile_and_link, find_clang, find_clang_in, CLANG_MISSING};
-pub use exec::{run, Outcome};
+pub use exec::{run, run_with, Options, Outcome};
 pub use program::{AtomicOp, Program};
 pub use text::TextOrdering;
 

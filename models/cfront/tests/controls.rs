@@ -140,3 +140,15 @@ fn constructors_run_once_per_execution_and_empty_asm_is_understood() {
         p.unsupported()
     );
 }
+
+/// C11's view of `free` against QEMU's: see `cfront::Options::free_races`.
+#[test]
+fn a_grace_period_by_relaxed_load_orders_the_free_only_by_control_dependency() {
+    let p = program("grace", &[]);
+    let c = loom(&p, 3);
+    c.ok();
+    assert_eq!(c.keys(), ["v=1"]);
+    let c = common::loom_with(&p, 3, cfront::Options { free_races: true });
+    let f = failure(&c);
+    assert!(f.starts_with("cfront: [data-race] free() of 8 bytes at heap#1"), "{f}");
+}

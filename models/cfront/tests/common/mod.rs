@@ -71,13 +71,18 @@ fn collect(f: impl FnOnce(Arc<Mutex<BTreeMap<String, u64>>>)) -> Checked {
 
 /// Explore `main` of `prog` with loom at preemption bound `pb`.
 pub fn loom(prog: &Arc<Program>, pb: usize) -> Checked {
+    loom_with(prog, pb, cfront::Options::default())
+}
+
+/// [`loom`] with run options.
+pub fn loom_with(prog: &Arc<Program>, pb: usize, opts: cfront::Options) -> Checked {
     let p = prog.clone();
     collect(move |o| {
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(pb);
         b.max_branches = 10_000;
         b.check(move || {
-            let out = cfront::run::<LoomPlatform>(&p, "main");
+            let out = cfront::run_with::<LoomPlatform>(&p, "main", &opts);
             *o.lock().unwrap().entry(out.key()).or_default() += 1;
         });
     })
