@@ -2,8 +2,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Besides these, the interpreter implements: malloc, calloc, free,
- * pthread_create, pthread_join, sched_yield, abort and assert()
- * (__assert_fail).  Any other undefined function is an error when called. */
+ * pthread_create, pthread_join, pthread_mutex_{init,lock,unlock,destroy},
+ * syscall(SYS_futex, ...) (FUTEX_WAIT without timeout, FUTEX_WAKE), errno,
+ * sched_yield, g_usleep/usleep (no time under loom and shuttle), abort and
+ * assert() (__assert_fail).  Any other undefined function is an error when
+ * called. */
 #ifndef CFRONT_H
 #define CFRONT_H
 

@@ -921,6 +921,12 @@ impl<P: Platform> Th<P> {
                 P::yield_now();
                 0
             }
+            Extern::Sleep => {
+                // rcu-core's g_usleep: real time on std, a moment in which
+                // time passes on loom (nothing) and shuttle (a context switch).
+                rcu_core::runtime::g_usleep::<P>(arg(0));
+                0
+            }
             Extern::Memset => {
                 self.fill(arg(0), None, arg(1) as u8, arg(2), loc);
                 0

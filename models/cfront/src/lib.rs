@@ -19,7 +19,9 @@
 //!   `assert()` fail the execution with a `cfront: [kind] … at file:line` message.
 //! * **Environment**: `include/cfront.h` (`cfront_observe`, `cfront_yield`),
 //!   plus `malloc`/`calloc`/`free`, `pthread_create`/`pthread_join`,
-//!   `sched_yield`, `abort`, `assert`.  Any other external function fails when
+//!   `pthread_mutex_{init,lock,unlock,destroy}`, `syscall(SYS_futex)` (wait
+//!   without timeout, wake), `errno`, `sched_yield`, `g_usleep`/`usleep`,
+//!   `abort`, `assert`.  Any other external function fails when
 //!   called; every IR construct the interpreter does not support is listed by
 //!   [`Program::unsupported`] and fails, naming itself and its C `file:line`,
 //!   when executed.

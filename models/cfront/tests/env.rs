@@ -51,3 +51,14 @@ fn two_c_files_link_into_one_program() {
     let p = cfront::Program::load(&ll).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfront::run::<rcu_core::StdPlatform>(&p, "main").key(), "total=15");
 }
+
+#[test]
+fn g_usleep_is_a_moment_in_which_time_passes() {
+    // Bounded by `tries`, as every g_usleep loop of util/rcu.c: loom sees
+    // both the poll that finds the flag and the one that gives up.
+    let p = program("sleep", &[]);
+    let c = loom(&p, 3);
+    c.ok();
+    assert_eq!(c.keys(), ["gave_up=0", "gave_up=1"]);
+    assert_eq!(cfront::run::<rcu_core::StdPlatform>(&p, "main").observations.len(), 1);
+}
