@@ -245,6 +245,8 @@ struct Alloc<P: Platform> {
     freed: Option<String>,
     /// Read-only object (a `constant` global): reads come from here.
     constant: Option<Arc<Vec<u8>>>,
+    /// A declared, undefined global: any access fails.
+    external: bool,
     /// Initial image for slots created later (`None`: zeros).
     init: Option<Arc<Vec<u8>>>,
     slots: BTreeMap<u64, Arc<Slot<P>>>,
@@ -328,6 +330,7 @@ impl<P: Platform> Machine<P> {
                 name: format!("global `{}`", g.name),
                 freed: None,
                 constant: g.constant.then(|| g.image.clone()),
+                external: g.external,
                 init: Some(g.image.clone()),
                 slots: BTreeMap::new(),
             };
@@ -342,7 +345,8 @@ impl<P: Platform> Machine<P> {
         let mut mem = lock(&self.mem);
         let base = mem.next.next_multiple_of(16);
         mem.next = base + size.max(1) + 16;
-        let mut a = Alloc { size, kind, name, freed: None, constant: None, init, slots: BTreeMap::new() };
+        let mut a =
+            Alloc { size, kind, name, freed: None, constant: None, external: false, init, slots: BTreeMap::new() };
         make_slots(&mut a, leaves);
         mem.allocs.insert(base, a);
         base
@@ -420,6 +424,11 @@ impl<P: Platform> Th<P> {
         if !addr.is_multiple_of(u64::from(size)) {
             drop(mem);
             self.fail("unsupported", format_args!("misaligned {size}-byte {what} at {addr:#x}"), loc);
+        }
+        if a.external {
+            let n = a.name.clone();
+            drop(mem);
+            self.fail("unsupported", format_args!("{what} of {n}, which is declared but not defined"), loc);
         }
         if let Some(img) = &a.constant {
             if write {

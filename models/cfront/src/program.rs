@@ -275,6 +275,8 @@ pub(crate) struct Global {
     pub size: u64,
     pub tls: bool,
     pub constant: bool,
+    /// Declared (`extern`) but not defined here: the environment must define it.
+    pub external: bool,
     /// Initial image (TLS: the per-thread initial image).
     pub image: Arc<Vec<u8>>,
     /// Naturally aligned scalar leaves `(offset, size)` from the type, for
@@ -341,6 +343,12 @@ impl Program {
     /// this C still has to provide.
     pub fn undefined_functions(&self) -> Vec<&str> {
         self.funcs.iter().filter(|f| f.blocks.is_none() && f.ext.is_none()).map(|f| f.name.as_str()).collect()
+    }
+
+    /// The globals the program declares but does not define (`extern`):
+    /// accessing one fails.
+    pub fn undefined_globals(&self) -> Vec<&str> {
+        self.globals.iter().filter(|g| g.external).map(|g| g.name.as_str()).collect()
     }
 
     /// Whether a function of this name is defined.
@@ -490,6 +498,7 @@ impl<'m> Loader<'m> {
                 size,
                 tls,
                 constant: g.is_constant,
+                external: g.initializer.is_none(),
                 image: Arc::new(Vec::new()),
                 leaves: Arc::new(leaves),
             });

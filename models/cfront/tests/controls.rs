@@ -152,3 +152,17 @@ fn a_grace_period_by_relaxed_load_orders_the_free_only_by_control_dependency() {
     let f = failure(&c);
     assert!(f.starts_with("cfront: [data-race] free() of 8 bytes at heap#1"), "{f}");
 }
+
+#[test]
+fn an_undefined_global_is_named() {
+    let p = program("extern", &[]);
+    assert_eq!(p.undefined_globals(), ["provided_elsewhere"]);
+    let r = std::panic::catch_unwind(|| cfront::run::<rcu_core::StdPlatform>(&p, "main"));
+    let msg = r.expect_err("read an undefined global").downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.starts_with(
+            "cfront: [unsupported] load of global `provided_elsewhere`, which is declared but not defined at extern.c:"
+        ),
+        "{msg}"
+    );
+}
