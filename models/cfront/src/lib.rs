@@ -26,6 +26,19 @@
 //!   [`Program::unsupported`] and fails, naming itself and its C `file:line`,
 //!   when executed.
 //!
+//! Modelling choices that are not errors (each is exact for C compiled by
+//! clang, or a documented over-approximation):
+//! * `llvm.dbg.*`, `llvm.lifetime.*`, `llvm.assume`, noalias scope
+//!   declarations, `fence syncscope("singlethread")` (`atomic_signal_fence`)
+//!   and an inline `asm` with an empty template and no operands (QEMU's
+//!   `barrier()`) do nothing: they constrain only the compiler, and the IR
+//!   is already compiled;
+//! * `unordered` atomics run as `monotonic` (Relaxed); `volatile` non-atomic
+//!   accesses are plain accesses (race-checked);
+//! * `cmpxchg weak` never fails spuriously (a subset of its behaviours);
+//! * `undef` and `poison` constants are 0; an over-wide shift gives 0;
+//! * `malloc`ed memory starts as zeros.
+//!
 //! What loom can and cannot see applies unchanged (rcu-core's platform docs):
 //! a SeqCst *access* is treated as AcqRel, `fence(SeqCst)` is modelled, load
 //! buffering is never produced, at most 5 threads including main.  `cmpxchg
