@@ -1,0 +1,991 @@
+//! The interpreter, generic over rcu-core's [`Platform`].
+//!
+//! # Memory
+//! One address space of allocations (globals at fixed addresses; heap, stack
+//! and thread-local instances from a bump allocator; addresses are never
+//! reused, so a stale pointer always finds its freed allocation).  Each
+//! naturally aligned scalar location of an allocation is a *slot*: a backend
+//! atomic that holds its value plus a `P::Cell<()>` shadow for the race check.
+//! Typed objects (globals, `alloca`s, thread-locals) get their slots from their
+//! LLVM type when they come to life, created by the thread that creates the
+//! object (loom counts a creation as a write by the creating thread, so a slot
+//! created lazily by a reader would report a false race).  `malloc`ed memory
+//! has no type: its slots are created by the first access (in C, the
+//! initialising store).
+//!
+//! * plain load: `shadow.with`, then a relaxed load of the slot's atomic;
+//! * plain store: `shadow.with_mut`, then a relaxed store;
+//! * atomic access: `shadow.with`, then the backend atomic with the IR's ordering
+//!   (monotonic → Relaxed, acquire, release, acq_rel, seq_cst);
+//! * fence: [`Platform::fence`] (under loom a SeqCst fence is also made an
+//!   exploration event by rcu-core's loom backend);
+//! * `free`: the block is marked freed: a later access is `[use-after-free]`,
+//!   a second free `[double-free]`; with [`Options::free_races`] also a
+//!   `shadow.with_mut` on every slot (C11's view of `free`).
+//!
+//! So under loom a plain write that is unordered with any other access to the
+//! same location is a data race: loom's "Causality violation", re-raised as
+//! `cfront: [data-race] <access> of <object> races (…) at file:line`.  Not detected: a
+//! plain *read* racing with an *atomic* write (both are `with`); the plain read
+//! then just reads some store that loom allows.  Race-free plain accesses read
+//! the latest write, as coherence forces.
+//!
+//! LLVM's memory model differs from C11's in one way that `-O2` uses: a racing
+//! plain *load* returns `undef` instead of being undefined behaviour, so
+//! SimplifyCFG turns `if (flag) r = data;` into an unconditional load of `data`
+//! feeding a `select`.  Such a speculated load is race-checked when the
+//! `select` picks its value (`program::mark_speculative_loads` says exactly
+//! which loads qualify); every other plain load is checked when it executes.
+//!
+//! Mixed-size accesses to one location (e.g. a 4-byte access into an 8-byte
+//! slot) are reported as `[unsupported]`.
+//!
+//! # Failures
+//! Every failure is a panic whose message starts with `cfront: [kind]` and
+//! ends with the C `file:line` and the thread: under loom/shuttle it fails the
+//! execution with that message; on std threads it fails the run.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rcu_core::futex::{WaitQueue, WaitResult};
+use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, QemuMutex};
+use rcu_core::platform::{Ordering, Platform, RawAtomic, RawCell};
+use rcu_core::runtime::{qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
+
+use crate::program::{
+    sext, BinOp, Block, Callee, CastOp, Extern, Func, Op, Opnd, Program, RmwOp, Term, DYN_BASE, FUNC_BASE,
+};
+use llvm_ir::IntPredicate;
+
+/// What one execution observed: the `cfront_observe` calls, in order, and the
+/// entry function's return value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// `(name, value)` in call order (per thread program order; across threads
+    /// in the order the calls happened).
+    pub observations: Vec<(String, i64)>,
+    /// The entry function's return value.
+    pub ret: u64,
+}
+
+impl Outcome {
+    /// `r1=0 r2=1`: the observations sorted by name (so that the order in which
+    /// threads observed does not split one outcome into several).
+    pub fn key(&self) -> String {
+        let mut o = self.observations.clone();
+        o.sort();
+        o.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Run `entry` (no arguments, or zeros) of `prog` to completion on backend `P`,
+/// after the program's constructors (`__attribute__((constructor))`).
+/// Call it inside the model closure (`loom::model`, `shuttle::check_*`) or
+/// directly for std.  Fails (panics) with a `cfront: [kind] …` message.
+pub fn run<P: Platform>(prog: &Arc<Program>, entry: &str) -> Outcome {
+    run_with::<P>(prog, entry, &Options::default())
+}
+
+/// Choices of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Treat `free()` as a write to the whole block for the race check (C11:
+    /// "memory allocation functions behave as though they accessed the memory
+    /// locations accessible through their arguments"), so a reader's access
+    /// that does not *happen before* the free is a data race even when it ran
+    /// earlier.  Off by default, as in the Rust scenarios (scenarios'
+    /// catalog/gp.rs): QEMU's grace period orders the readers' critical
+    /// sections before the free through a relaxed load of `ctr` and the control
+    /// dependency to the free (no load buffering, as in the LKMM), which C11 does
+    /// not count; strict mode reports that in every version.  Without it, a free
+    /// still fails every access that runs after it (`[use-after-free]`).
+    pub free_races: bool,
+}
+
+/// [`run`] with [`Options`].
+pub fn run_with<P: Platform>(prog: &Arc<Program>, entry: &str, opts: &Options) -> Outcome {
+    let Some(&f) = prog.func_by_name.get(entry).filter(|&&i| prog.funcs[i as usize].blocks.is_some()) else {
+        panic!("cfront: [bad-entry] no function `{entry}` defined in the program");
+    };
+    let rt = Runtime::<P>::new(Arc::new(RunConfig::default()), Arc::new(Diag::default()));
+    rt.enter("main");
+    let m = Arc::new(Machine::<P>::new(prog.clone(), opts.clone()));
+    m.init_globals();
+    let mut t = Th::new(m.clone(), "main".to_string());
+    // Constructors (QEMU's rcu_init) run in every execution, before the entry.
+    for &c in &prog.ctors {
+        t.call(c, Vec::new());
+    }
+    let nparams = prog.funcs[f as usize].nparams;
+    let ret = t.call(f, vec![0; nparams]);
+    let observations = std::mem::take(&mut *lock(&m.obs));
+    rt.leave();
+    Outcome { observations, ret }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn mask(w: u32) -> u64 {
+    if w >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << w) - 1
+    }
+}
+
+/// A location's value (a backend atomic) and its race-check shadow.
+struct Slot<P: Platform> {
+    size: u8,
+    word: Word<P>,
+    shadow: P::Cell<()>,
+}
+
+enum Word<P: Platform> {
+    W32(P::AtomicU32),
+    W64(P::AtomicU64),
+}
+
+impl<P: Platform> Slot<P> {
+    fn new(size: u8, v: u64) -> Self {
+        let word = if size == 8 { Word::W64(RawAtomic::new(v)) } else { Word::W32(RawAtomic::new(v as u32)) };
+        Slot { size, word, shadow: RawCell::new(()) }
+    }
+    fn load(&self, o: Ordering) -> u64 {
+        match &self.word {
+            Word::W32(a) => u64::from(a.load(o)),
+            Word::W64(a) => a.load(o),
+        }
+    }
+    fn store(&self, v: u64, o: Ordering) {
+        match &self.word {
+            Word::W32(a) => a.store(v as u32, o),
+            Word::W64(a) => a.store(v, o),
+        }
+    }
+    fn cas(&self, c: u64, n: u64, s: Ordering, f: Ordering) -> Result<u64, u64> {
+        match &self.word {
+            Word::W32(a) => a.compare_exchange(c as u32, n as u32, s, f).map(u64::from).map_err(u64::from),
+            Word::W64(a) => a.compare_exchange(c, n, s, f),
+        }
+    }
+    fn rmw(&self, op: RmwOp, v: u64, o: Ordering) -> u64 {
+        let w = u32::from(self.size) * 8;
+        match (&self.word, op) {
+            (Word::W32(a), RmwOp::Xchg) => return u64::from(a.swap(v as u32, o)),
+            (Word::W64(a), RmwOp::Xchg) => return a.swap(v, o),
+            (Word::W32(a), RmwOp::And) => return u64::from(a.fetch_and(v as u32, o)),
+            (Word::W64(a), RmwOp::And) => return a.fetch_and(v, o),
+            (Word::W32(a), RmwOp::Or) => return u64::from(a.fetch_or(v as u32, o)),
+            (Word::W64(a), RmwOp::Or) => return a.fetch_or(v, o),
+            (Word::W32(a), RmwOp::Add) if w == 32 => return u64::from(a.fetch_add(v as u32, o)),
+            (Word::W64(a), RmwOp::Add) => return a.fetch_add(v, o),
+            (Word::W32(a), RmwOp::Sub) if w == 32 => return u64::from(a.fetch_sub(v as u32, o)),
+            (Word::W64(a), RmwOp::Sub) => return a.fetch_sub(v, o),
+            _ => {}
+        }
+        // The rest (and sub-word add/sub, which must not carry out of the
+        // location): a CAS loop, an RMW with ordering `o` once it succeeds.
+        let mut old = self.load(Ordering::Relaxed);
+        loop {
+            let new = rmw_value(op, old, v, w);
+            match self.cas(old, new, o, Ordering::Relaxed) {
+                Ok(_) => return old,
+                Err(cur) => old = cur,
+            }
+        }
+    }
+}
+
+fn rmw_value(op: RmwOp, old: u64, v: u64, w: u32) -> u64 {
+    let r = match op {
+        RmwOp::Xchg => v,
+        RmwOp::Add => old.wrapping_add(v),
+        RmwOp::Sub => old.wrapping_sub(v),
+        RmwOp::And => old & v,
+        RmwOp::Nand => !(old & v),
+        RmwOp::Or => old | v,
+        RmwOp::Xor => old ^ v,
+        RmwOp::Max => {
+            if sext(old, w) >= sext(v, w) {
+                old
+            } else {
+                v
+            }
+        }
+        RmwOp::Min => {
+            if sext(old, w) <= sext(v, w) {
+                old
+            } else {
+                v
+            }
+        }
+        RmwOp::UMax => old.max(v),
+        RmwOp::UMin => old.min(v),
+    };
+    r & mask(w)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Global,
+    Heap,
+    Stack,
+    Tls,
+}
+
+struct Alloc<P: Platform> {
+    size: u64,
+    kind: Kind,
+    name: String,
+    /// `Some(where)`: freed (heap) or out of scope (stack).
+    freed: Option<String>,
+    /// Read-only object (a `constant` global): reads come from here.
+    constant: Option<Arc<Vec<u8>>>,
+    /// A declared, undefined global: any access fails.
+    external: bool,
+    /// Initial image for slots created later (`None`: zeros).
+    init: Option<Arc<Vec<u8>>>,
+    slots: BTreeMap<u64, Arc<Slot<P>>>,
+}
+
+impl<P: Platform> Alloc<P> {
+    fn initial(&self, off: u64, size: u8) -> u64 {
+        let Some(img) = &self.init else { return 0 };
+        let mut b = [0u8; 8];
+        let (s, e) = (off as usize, off as usize + size as usize);
+        if e <= img.len() {
+            b[..size as usize].copy_from_slice(&img[s..e]);
+        }
+        u64::from_le_bytes(b)
+    }
+}
+
+struct Mem<P: Platform> {
+    allocs: BTreeMap<u64, Alloc<P>>,
+    next: u64,
+    heap_count: u64,
+}
+
+enum Target<P: Platform> {
+    Const(u64),
+    Slot(Arc<Slot<P>>),
+}
+
+/// A speculated plain load whose race check waits for its `select`.
+struct Pending<P: Platform> {
+    local: u32,
+    slot: Arc<Slot<P>>,
+    addr: u64,
+    loc: u32,
+}
+
+struct Joinable<P: Platform> {
+    th: QemuThread<P>,
+    ret: Arc<Mutex<Option<u64>>>,
+}
+
+/// One run's machine: program, memory, threads, observations.  The std
+/// mutexes are scaffolding, never held across a backend operation.
+struct Machine<P: Platform> {
+    prog: Arc<Program>,
+    opts: Options,
+    mem: Mutex<Mem<P>>,
+    threads: Mutex<BTreeMap<u64, Joinable<P>>>,
+    next_tid: AtomicU64,
+    obs: Mutex<Vec<(String, i64)>>,
+    /// `pthread_mutex_t`s by address: rcu-core's QemuMutex (futex-based, no
+    /// loom Mutex), created by `pthread_mutex_init`.
+    mutexes: Mutex<BTreeMap<u64, Arc<QemuMutex<P>>>>,
+    /// Futex wait queues by address (the kernel's hash buckets).
+    futexes: Mutex<BTreeMap<u64, Arc<WaitQueue<P>>>>,
+}
+
+impl<P: Platform> Machine<P> {
+    fn new(prog: Arc<Program>, opts: Options) -> Self {
+        Machine {
+            prog,
+            opts,
+            mem: Mutex::new(Mem { allocs: BTreeMap::new(), next: DYN_BASE, heap_count: 0 }),
+            threads: Mutex::new(BTreeMap::new()),
+            next_tid: AtomicU64::new(1),
+            obs: Mutex::new(Vec::new()),
+            mutexes: Mutex::new(BTreeMap::new()),
+            futexes: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Bring the non-thread-local globals to life (in the run's main thread,
+    /// before any other thread exists).
+    fn init_globals(&self) {
+        let prog = self.prog.clone();
+        let mut mem = lock(&self.mem);
+        for g in prog.globals.iter().filter(|g| !g.tls) {
+            let mut a = Alloc {
+                size: g.size,
+                kind: Kind::Global,
+                name: format!("global `{}`", g.name),
+                freed: None,
+                constant: g.constant.then(|| g.image.clone()),
+                external: g.external,
+                init: Some(g.image.clone()),
+                slots: BTreeMap::new(),
+            };
+            if !g.constant {
+                make_slots(&mut a, &g.leaves);
+            }
+            mem.allocs.insert(g.addr, a);
+        }
+    }
+
+    fn alloc(&self, size: u64, kind: Kind, name: String, init: Option<Arc<Vec<u8>>>, leaves: &[(u64, u8)]) -> u64 {
+        let mut mem = lock(&self.mem);
+        let base = mem.next.next_multiple_of(16);
+        mem.next = base + size.max(1) + 16;
+        let mut a =
+            Alloc { size, kind, name, freed: None, constant: None, external: false, init, slots: BTreeMap::new() };
+        make_slots(&mut a, leaves);
+        mem.allocs.insert(base, a);
+        base
+    }
+}
+
+fn make_slots<P: Platform>(a: &mut Alloc<P>, leaves: &[(u64, u8)]) {
+    for &(off, size) in leaves {
+        if off + u64::from(size) <= a.size && off % u64::from(size) == 0 {
+            let v = a.initial(off, size);
+            a.slots.insert(off, Arc::new(Slot::new(size, v)));
+        }
+    }
+}
+
+/// One interpreted thread.
+struct Th<P: Platform> {
+    m: Arc<Machine<P>>,
+    prog: Arc<Program>,
+    name: String,
+    /// Address of this thread's instance of each global (0: not thread-local).
+    tls: Vec<u64>,
+    /// This thread's `errno` (allocated on first use).
+    errno: u64,
+}
+
+impl<P: Platform> Th<P> {
+    fn new(m: Arc<Machine<P>>, name: String) -> Self {
+        let prog = m.prog.clone();
+        let mut tls = vec![0; prog.globals.len()];
+        for (i, g) in prog.globals.iter().enumerate().filter(|(_, g)| g.tls) {
+            tls[i] = m.alloc(
+                g.size,
+                Kind::Tls,
+                format!("thread-local `{}` of {name}", g.name),
+                Some(g.image.clone()),
+                &g.leaves,
+            );
+        }
+        Th { m, prog, name, tls, errno: 0 }
+    }
+
+    fn fail(&self, kind: &str, msg: impl std::fmt::Display, loc: u32) -> ! {
+        panic!("cfront: [{kind}] {msg} at {} (thread {})", self.prog.loc(loc), self.name)
+    }
+
+    fn val(&self, l: &[u64], o: &Opnd) -> u64 {
+        match o {
+            Opnd::Const(v) => *v,
+            Opnd::Local(i) => l[*i as usize],
+            Opnd::Tls(g, off) => self.tls[*g as usize].wrapping_add(*off),
+        }
+    }
+
+    // ----- memory ----------------------------------------------------------
+
+    fn target(&self, addr: u64, size: u8, write: bool, loc: u32) -> Target<P> {
+        let what = if write { "store" } else { "load" };
+        let mut mem = lock(&self.m.mem);
+        let Some((&base, a)) = mem.allocs.range_mut(..=addr).next_back() else {
+            drop(mem);
+            self.fail("invalid-access", format_args!("{size}-byte {what} at {addr:#x}, which is no object"), loc);
+        };
+        let off = addr - base;
+        if off + u64::from(size) > a.size {
+            let n = a.name.clone();
+            drop(mem);
+            self.fail("invalid-access", format_args!("{size}-byte {what} at {n}+{off}, past its end"), loc);
+        }
+        if let Some(by) = &a.freed {
+            let msg = format!("{size}-byte {what} of {}+{off} ({by})", a.name);
+            drop(mem);
+            self.fail("use-after-free", msg, loc);
+        }
+        if !addr.is_multiple_of(u64::from(size)) {
+            drop(mem);
+            self.fail("unsupported", format_args!("misaligned {size}-byte {what} at {addr:#x}"), loc);
+        }
+        if a.external {
+            let n = a.name.clone();
+            drop(mem);
+            self.fail("unsupported", format_args!("{what} of {n}, which is declared but not defined"), loc);
+        }
+        if let Some(img) = &a.constant {
+            if write {
+                let n = a.name.clone();
+                drop(mem);
+                self.fail("invalid-access", format_args!("store to constant {n}"), loc);
+            }
+            let mut b = [0u8; 8];
+            b[..size as usize].copy_from_slice(&img[off as usize..off as usize + size as usize]);
+            return Target::Const(u64::from_le_bytes(b));
+        }
+        if let Some(s) = a.slots.get(&off) {
+            if s.size == size {
+                return Target::Slot(s.clone());
+            }
+        }
+        let before = a.slots.range(..=off).next_back().filter(|(o, s)| *o + u64::from(s.size) > off);
+        let after = a.slots.range(off + 1..off + u64::from(size)).next();
+        if let Some((o, s)) = before.or(after) {
+            let msg = format!(
+                "mixed-size access: {size}-byte {what} at {}+{off} overlaps a {}-byte location at +{o}",
+                a.name, s.size
+            );
+            drop(mem);
+            self.fail("unsupported", msg, loc);
+        }
+        let s = Arc::new(Slot::new(size, a.initial(off, size)));
+        a.slots.insert(off, s.clone());
+        Target::Slot(s)
+    }
+
+    fn load(&self, addr: u64, size: u8, ord: Option<Ordering>, loc: u32) -> u64 {
+        match self.target(addr, size, false, loc) {
+            Target::Const(v) => v,
+            Target::Slot(s) => {
+                let what = if ord.is_some() { "atomic load" } else { "plain load" };
+                self.race_check(&s, false, addr, what, loc);
+                s.load(ord.unwrap_or(Ordering::Relaxed))
+            }
+        }
+    }
+
+    /// A plain load that `-O2` speculated into a `select`
+    /// ([`crate::program`]'s `mark_speculative_loads`): its race check waits
+    /// for the select that picks it.
+    fn speculative_load(&self, addr: u64, size: u8, d: u32, loc: u32, pending: &mut Vec<Pending<P>>) -> u64 {
+        match self.target(addr, size, false, loc) {
+            Target::Const(v) => v,
+            Target::Slot(s) => {
+                let v = s.load(Ordering::Relaxed);
+                pending.retain(|x| x.local != d);
+                pending.push(Pending { local: d, slot: s, addr, loc });
+                v
+            }
+        }
+    }
+
+    /// The race check of one access: the shadow's `with` (read) or `with_mut`
+    /// (write).  loom reports a race by panicking inside it; the panic is
+    /// re-raised with the C location and the object, because loom's own
+    /// message names only interpreter source lines.
+    fn race_check(&self, s: &Slot<P>, write: bool, addr: u64, what: &str, loc: u32) {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if write {
+                s.shadow.with_mut(|_| ())
+            } else {
+                s.shadow.with(|_| ())
+            }
+        }));
+        if let Err(e) = r {
+            let loom = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let loom = loom.lines().next().unwrap_or("").to_string();
+            let obj = self.object_name(addr);
+            self.fail("data-race", format_args!("{what} of {} bytes at {obj} races ({loom})", s.size), loc);
+        }
+    }
+
+    fn object_name(&self, addr: u64) -> String {
+        let mem = lock(&self.m.mem);
+        match mem.allocs.range(..=addr).next_back() {
+            Some((base, a)) => format!("{}+{}", a.name, addr - base),
+            None => format!("{addr:#x}"),
+        }
+    }
+
+    fn store(&self, addr: u64, size: u8, v: u64, ord: Option<Ordering>, loc: u32) {
+        let Target::Slot(s) = self.target(addr, size, true, loc) else { unreachable!() };
+        let v = v & mask(u32::from(size) * 8);
+        match ord {
+            None => {
+                self.race_check(&s, true, addr, "plain store", loc);
+                s.store(v, Ordering::Relaxed)
+            }
+            Some(o) => {
+                self.race_check(&s, false, addr, "atomic store", loc);
+                s.store(v, o)
+            }
+        }
+    }
+
+    fn atomic_slot(&self, addr: u64, size: u8, loc: u32) -> Arc<Slot<P>> {
+        let Target::Slot(s) = self.target(addr, size, true, loc) else { unreachable!() };
+        self.race_check(&s, false, addr, "atomic read-modify-write", loc);
+        s
+    }
+
+    fn free(&self, addr: u64, loc: u32) {
+        let where_ = format!("freed at {} by {}", self.prog.loc(loc), self.name);
+        let slots: Vec<(u64, Arc<Slot<P>>)> = {
+            let mut mem = lock(&self.m.mem);
+            let a = match mem.allocs.get_mut(&addr) {
+                Some(a) if a.kind == Kind::Heap => a,
+                Some(a) => {
+                    let n = a.name.clone();
+                    drop(mem);
+                    self.fail("invalid-free", format_args!("free() of {n}"), loc);
+                }
+                None => {
+                    drop(mem);
+                    self.fail(
+                        "invalid-free",
+                        format_args!("free({addr:#x}): not the start of a malloc()ed block"),
+                        loc,
+                    );
+                }
+            };
+            if let Some(first) = &a.freed {
+                let msg = format!("{} freed twice (first {first}), again", a.name);
+                drop(mem);
+                self.fail("double-free", msg, loc);
+            }
+            a.freed = Some(where_);
+            a.slots.iter().map(|(o, s)| (addr + o, s.clone())).collect()
+        };
+        // Strict C11: a free is a write to the whole block, so unordered
+        // accesses race with it (Options::free_races).
+        for (a, s) in slots.into_iter().filter(|_| self.m.opts.free_races) {
+            self.race_check(&s, true, a, "free()", loc);
+        }
+    }
+
+    fn read_cstr(&self, addr: u64, loc: u32) -> String {
+        let mut b = Vec::new();
+        for i in 0..512 {
+            let c = self.load(addr + i, 1, None, loc) as u8;
+            if c == 0 {
+                break;
+            }
+            b.push(c);
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    }
+
+    fn fill(&self, dst: u64, src: Option<u64>, byte: u8, n: u64, loc: u32) {
+        // Piecewise, following the destination's (or the source's) slots.
+        let mut off = 0;
+        while off < n {
+            let size = self.piece(src.map(|s| s + off).unwrap_or(dst + off), n - off);
+            let v = match src {
+                Some(s) => self.load(s + off, size, None, loc),
+                None => u64::from_le_bytes([byte; 8]) & mask(u32::from(size) * 8),
+            };
+            self.store(dst + off, size, v, None, loc);
+            off += u64::from(size);
+        }
+    }
+
+    /// The size of the location at `addr` if it has a slot, else the largest
+    /// natural size that fits.
+    fn piece(&self, addr: u64, left: u64) -> u8 {
+        let mem = lock(&self.m.mem);
+        if let Some((&base, a)) = mem.allocs.range(..=addr).next_back() {
+            if let Some(s) = a.slots.get(&(addr - base)) {
+                if u64::from(s.size) <= left {
+                    return s.size;
+                }
+            }
+        }
+        [8u8, 4, 2, 1].into_iter().find(|&s| addr.is_multiple_of(u64::from(s)) && u64::from(s) <= left).unwrap_or(1)
+    }
+
+    // ----- execution -------------------------------------------------------
+
+    fn func_at(&self, addr: u64, loc: u32) -> u32 {
+        let i = addr.wrapping_sub(FUNC_BASE) / 16;
+        if addr < FUNC_BASE || !addr.is_multiple_of(16) || i as usize >= self.prog.funcs.len() {
+            self.fail("invalid-call", format_args!("call through {addr:#x}, which is no function"), loc);
+        }
+        i as u32
+    }
+
+    fn call(&mut self, f: u32, args: Vec<u64>) -> u64 {
+        self.call_at(f, args, 0)
+    }
+
+    fn call_at(&mut self, f: u32, args: Vec<u64>, loc: u32) -> u64 {
+        let prog = self.prog.clone();
+        let func = &prog.funcs[f as usize];
+        match &func.blocks {
+            Some(blocks) => self.exec(func, blocks, args),
+            None => match func.ext {
+                Some(e) => self.ext(e, func, &args, loc),
+                None => self.fail("unsupported", format_args!("call to undefined function `{}`", func.name), loc),
+            },
+        }
+    }
+
+    fn exec(&mut self, func: &Func, blocks: &[Block], args: Vec<u64>) -> u64 {
+        let mut l = vec![0u64; func.nlocals.max(args.len())];
+        l[..args.len()].copy_from_slice(&args);
+        let mut allocas: Vec<u64> = Vec::new();
+        // Speculated loads not yet race-checked.
+        let mut pending: Vec<Pending<P>> = Vec::new();
+        let (mut bi, mut prev) = (0usize, u32::MAX);
+        loop {
+            let b = &blocks[bi];
+            if !b.phis.is_empty() {
+                let vals: Vec<(u32, u64)> = b
+                    .phis
+                    .iter()
+                    .map(|(d, inc)| {
+                        let o = &inc.iter().find(|(p, _)| *p == prev).expect("phi without this predecessor").1;
+                        (*d, self.val(&l, o))
+                    })
+                    .collect();
+                for (d, v) in vals {
+                    l[d as usize] = v;
+                }
+            }
+            for inst in &b.insts {
+                if let (Op::Load { p, size, spec: true, .. }, Some(d)) = (&inst.op, inst.dst) {
+                    l[d as usize] = self.speculative_load(self.val(&l, p), *size, d, inst.loc, &mut pending);
+                    continue;
+                }
+                if let Op::Select { c, a, b } = &inst.op {
+                    if !pending.is_empty() {
+                        let picked = if self.val(&l, c) & 1 != 0 { a } else { b };
+                        if let Some(k) = pending.iter().position(|x| matches!(picked, Opnd::Local(y) if *y == x.local))
+                        {
+                            let x = pending.swap_remove(k);
+                            self.race_check(&x.slot, false, x.addr, "plain load (speculated)", x.loc);
+                        }
+                    }
+                }
+                let r = self.op(&mut l, &inst.op, inst.loc, &mut allocas);
+                if let Some(d) = inst.dst {
+                    l[d as usize] = r;
+                }
+            }
+            pending.clear();
+            prev = bi as u32;
+            bi = match &b.term {
+                Term::Ret(v) => {
+                    let r = v.as_ref().map(|o| self.val(&l, o)).unwrap_or(0);
+                    if !allocas.is_empty() {
+                        let mut mem = lock(&self.m.mem);
+                        for a in allocas {
+                            if let Some(a) = mem.allocs.get_mut(&a) {
+                                a.freed = Some(format!("out of scope since {} returned", func.name));
+                            }
+                        }
+                    }
+                    return r;
+                }
+                Term::Br(t) => *t as usize,
+                Term::CondBr(c, t, f) => {
+                    if self.val(&l, c) & 1 != 0 {
+                        *t as usize
+                    } else {
+                        *f as usize
+                    }
+                }
+                Term::Switch(v, w, cases, d) => {
+                    let v = self.val(&l, v) & mask(*w);
+                    cases.iter().find(|(k, _)| *k == v).map(|(_, b)| *b).unwrap_or(*d) as usize
+                }
+                Term::Unreachable => self.fail("unreachable", "reached `unreachable`", b.term_loc),
+                Term::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.name),
+            };
+        }
+    }
+
+    fn op(&mut self, l: &mut [u64], op: &Op, loc: u32, allocas: &mut Vec<u64>) -> u64 {
+        match op {
+            Op::Bin { op, w, a, b } => {
+                let (a, b, w) = (self.val(l, a), self.val(l, b), *w);
+                let m = mask(w);
+                let r = match op {
+                    BinOp::Add => a.wrapping_add(b),
+                    BinOp::Sub => a.wrapping_sub(b),
+                    BinOp::Mul => a.wrapping_mul(b),
+                    BinOp::And => a & b,
+                    BinOp::Or => a | b,
+                    BinOp::Xor => a ^ b,
+                    BinOp::Shl => a.checked_shl(b as u32).filter(|_| b < u64::from(w)).unwrap_or(0),
+                    BinOp::LShr => (a & m).checked_shr(b as u32).filter(|_| b < u64::from(w)).unwrap_or(0),
+                    BinOp::AShr => {
+                        if b < u64::from(w) {
+                            (sext(a, w) >> b) as u64
+                        } else {
+                            0
+                        }
+                    }
+                    BinOp::UDiv | BinOp::SDiv | BinOp::URem | BinOp::SRem if b & m == 0 => {
+                        self.fail("undefined-behaviour", "division by zero", loc)
+                    }
+                    BinOp::UDiv => (a & m) / (b & m),
+                    BinOp::URem => (a & m) % (b & m),
+                    BinOp::SDiv => sext(a, w).wrapping_div(sext(b, w)) as u64,
+                    BinOp::SRem => sext(a, w).wrapping_rem(sext(b, w)) as u64,
+                };
+                r & m
+            }
+            Op::ICmp { pred, w, a, b } => {
+                let (a, b) = (self.val(l, a) & mask(*w), self.val(l, b) & mask(*w));
+                let (sa, sb) = (sext(a, *w), sext(b, *w));
+                u64::from(match pred {
+                    IntPredicate::EQ => a == b,
+                    IntPredicate::NE => a != b,
+                    IntPredicate::UGT => a > b,
+                    IntPredicate::UGE => a >= b,
+                    IntPredicate::ULT => a < b,
+                    IntPredicate::ULE => a <= b,
+                    IntPredicate::SGT => sa > sb,
+                    IntPredicate::SGE => sa >= sb,
+                    IntPredicate::SLT => sa < sb,
+                    IntPredicate::SLE => sa <= sb,
+                })
+            }
+            Op::Select { c, a, b } => {
+                if self.val(l, c) & 1 != 0 {
+                    self.val(l, a)
+                } else {
+                    self.val(l, b)
+                }
+            }
+            Op::Cast { op, from, to, a } => {
+                let a = self.val(l, a);
+                match op {
+                    CastOp::SExt => (sext(a, *from) as u64) & mask(*to),
+                    CastOp::Trunc | CastOp::ZExt | CastOp::Copy => a & mask(*to),
+                }
+            }
+            Op::Gep { base, off, terms } => {
+                let mut p = self.val(l, base).wrapping_add(*off as u64);
+                for (o, w, scale) in terms {
+                    p = p.wrapping_add(sext(self.val(l, o), *w).wrapping_mul(*scale) as u64);
+                }
+                p
+            }
+            Op::Alloca { size, leaves, name } => {
+                let a = self.m.alloc(*size, Kind::Stack, format!("{name} (thread {})", self.name), None, leaves);
+                allocas.push(a);
+                a
+            }
+            Op::Load { p, size, ord, spec: false } => self.load(self.val(l, p), *size, *ord, loc),
+            Op::Load { spec: true, .. } => unreachable!("handled in exec"),
+            Op::Store { p, v, size, ord } => {
+                self.store(self.val(l, p), *size, self.val(l, v), *ord, loc);
+                0
+            }
+            Op::Rmw { op, p, v, size, ord } => {
+                let s = self.atomic_slot(self.val(l, p), *size, loc);
+                s.rmw(*op, self.val(l, v) & mask(u32::from(*size) * 8), *ord)
+            }
+            Op::CmpXchg { p, exp, new, size, succ, fail, flag } => {
+                let s = self.atomic_slot(self.val(l, p), *size, loc);
+                let m = mask(u32::from(*size) * 8);
+                let (old, ok) = match s.cas(self.val(l, exp) & m, self.val(l, new) & m, *succ, *fail) {
+                    Ok(v) => (v, true),
+                    Err(v) => (v, false),
+                };
+                l[*flag as usize] = u64::from(ok);
+                old
+            }
+            Op::Copy { a } => self.val(l, a),
+            Op::Fence { ord } => {
+                P::fence(*ord);
+                0
+            }
+            Op::Call { callee, args } => {
+                let args: Vec<u64> = args.iter().map(|a| self.val(l, a)).collect();
+                let f = match callee {
+                    Callee::Func(f) => *f,
+                    Callee::Indirect(o) => self.func_at(self.val(l, o), loc),
+                };
+                self.call_at(f, args, loc)
+            }
+            Op::Nop => 0,
+            Op::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.name),
+        }
+    }
+
+    /// `__errno_location()`: this thread's `errno`.
+    fn errno_addr(&mut self) -> u64 {
+        if self.errno == 0 {
+            let name = format!("errno of {}", self.name);
+            self.errno = self.m.alloc(4, Kind::Tls, name, None, &[(0, 4)]);
+        }
+        self.errno
+    }
+
+    /// `syscall(SYS_futex, …)`: FUTEX_WAIT without timeout and FUTEX_WAKE,
+    /// over rcu-core's futex emulation (the kernel's protocol, with its two
+    /// barriers).  Other system calls are unsupported.
+    fn syscall(&mut self, a: &[u64], loc: u32) -> u64 {
+        const SYS_FUTEX: u64 = 202;
+        const FUTEX_WAIT: u64 = 0;
+        const FUTEX_WAKE: u64 = 1;
+        const EAGAIN: u64 = 11;
+        let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        if arg(0) != SYS_FUTEX {
+            self.fail("unsupported", format_args!("syscall({})", arg(0)), loc);
+        }
+        let (addr, op, val) = (arg(1), arg(2) & 0x7f, arg(3) as u32);
+        let q = lock(&self.m.futexes).entry(addr).or_insert_with(|| Arc::new(WaitQueue::new())).clone();
+        match op {
+            FUTEX_WAIT if arg(4) == 0 => {
+                let what = format!("futex wait on {}", self.object_name(addr));
+                let r = q.wait(|| self.load(addr, 4, Some(Ordering::Relaxed), loc) as u32 == val, || {}, None, &what);
+                if r == WaitResult::Mismatch {
+                    let e = self.errno_addr();
+                    self.store(e, 4, EAGAIN, None, loc);
+                    u64::MAX // -1
+                } else {
+                    0
+                }
+            }
+            FUTEX_WAKE => q.wake((arg(3) as u32 as i32).max(0) as usize) as u64,
+            _ => self.fail("unsupported", format_args!("futex op {op} (or FUTEX_WAIT with a timeout)"), loc),
+        }
+    }
+
+    fn ext(&mut self, e: Extern, func: &Func, a: &[u64], loc: u32) -> u64 {
+        let arg = |i: usize| a.get(i).copied().unwrap_or(0);
+        match e {
+            Extern::Malloc | Extern::Calloc => {
+                let n = if e == Extern::Calloc { arg(0).wrapping_mul(arg(1)) } else { arg(0) };
+                let k = {
+                    let mut mem = lock(&self.m.mem);
+                    mem.heap_count += 1;
+                    mem.heap_count
+                };
+                let name = format!("heap#{k} ({n} bytes, allocated at {} by {})", self.prog.loc(loc), self.name);
+                self.m.alloc(n, Kind::Heap, name, None, &[])
+            }
+            Extern::Free => {
+                if arg(0) != 0 {
+                    self.free(arg(0), loc);
+                }
+                0
+            }
+            Extern::PthreadCreate => {
+                if arg(1) != 0 {
+                    self.fail("unsupported", "pthread_create with attributes", loc);
+                }
+                let f = self.func_at(arg(2), loc);
+                let tid = self.m.next_tid.fetch_add(1, StdOrdering::Relaxed);
+                let name = format!("t{tid}:{}", self.prog.funcs[f as usize].name);
+                let ret = Arc::new(Mutex::new(None));
+                let (m2, ret2, name2, fa) = (self.m.clone(), ret.clone(), name.clone(), arg(3));
+                let th = qemu_thread_create::<P>(&name, move || {
+                    let mut t = Th::new(m2, name2);
+                    let r = t.call(f, vec![fa]);
+                    *lock(&ret2) = Some(r);
+                });
+                lock(&self.m.threads).insert(tid, Joinable { th, ret });
+                self.store(arg(0), 8, tid, None, loc);
+                0
+            }
+            Extern::PthreadJoin => {
+                let Some(j) = lock(&self.m.threads).remove(&arg(0)) else {
+                    self.fail("invalid-join", format_args!("pthread_join of unknown or joined thread {}", arg(0)), loc);
+                };
+                j.th.join();
+                let r = lock(&j.ret).take().unwrap_or(0);
+                if arg(1) != 0 {
+                    self.store(arg(1), 8, r, None, loc);
+                }
+                0
+            }
+            Extern::AssertFail => {
+                let expr = self.read_cstr(arg(0), loc);
+                let file = self.read_cstr(arg(1), loc);
+                let file = file.rsplit('/').next().unwrap_or("").to_string();
+                panic!("cfront: [assertion] `{expr}` failed at {file}:{} (thread {})", arg(2) as u32, self.name)
+            }
+            Extern::Abort => self.fail("abort", "abort() called", loc),
+            Extern::Observe => {
+                let name = self.read_cstr(arg(0), loc);
+                lock(&self.m.obs).push((name, arg(1) as i64));
+                0
+            }
+            Extern::Yield => {
+                P::yield_now();
+                0
+            }
+            Extern::Sleep => {
+                // rcu-core's g_usleep: real time on std, a moment in which
+                // time passes on loom (nothing) and shuttle (a context switch).
+                rcu_core::runtime::g_usleep::<P>(arg(0));
+                0
+            }
+            Extern::Memset => {
+                self.fill(arg(0), None, arg(1) as u8, arg(2), loc);
+                0
+            }
+            Extern::Memcpy => {
+                self.fill(arg(0), Some(arg(1)), 0, arg(2), loc);
+                0
+            }
+            Extern::MutexInit => {
+                if arg(1) != 0 {
+                    self.fail("unsupported", "pthread_mutex_init with attributes", loc);
+                }
+                lock(&self.m.mutexes).insert(arg(0), Arc::new(QemuMutex::new("pthread_mutex")));
+                0
+            }
+            Extern::MutexDestroy => {
+                lock(&self.m.mutexes).remove(&arg(0));
+                0
+            }
+            Extern::MutexLock | Extern::MutexUnlock => {
+                let Some(mx) = lock(&self.m.mutexes).get(&arg(0)).cloned() else {
+                    let obj = self.object_name(arg(0));
+                    self.fail("unsupported", format_args!("{} of {obj}, never pthread_mutex_init()ed", func.name), loc);
+                };
+                if e == Extern::MutexLock {
+                    qemu_mutex_lock(&mx);
+                } else {
+                    qemu_mutex_unlock(&mx);
+                }
+                0
+            }
+            Extern::Syscall => self.syscall(a, loc),
+            Extern::Errno => self.errno_addr(),
+            Extern::Nop => 0,
+            Extern::Expect => arg(0),
+            Extern::UMax | Extern::UMin | Extern::SMax | Extern::SMin => {
+                let w = func.ret_w;
+                let (x, y) = (arg(0) & mask(w), arg(1) & mask(w));
+                let pick_x = match e {
+                    Extern::UMax => x >= y,
+                    Extern::UMin => x <= y,
+                    Extern::SMax => sext(x, w) >= sext(y, w),
+                    _ => sext(x, w) <= sext(y, w),
+                };
+                if pick_x {
+                    x
+                } else {
+                    y
+                }
+            }
+        }
+    }
+}
