@@ -48,8 +48,41 @@ pub enum Status {
     Survived,
 }
 
-/// The classes a survivor row may give.
+/// The classes a survivor row may give:
+/// * `redundant`: another ordering does the barrier's job in this version;
+///   the row names it and the litmus shape it rests on (`Shape: <shape>`).
+/// * `checker-blind`: the mutant may matter, but the checker cannot show it;
+///   the row names the limit (`Limit: …`).
+/// * `open-gap`: the mutant may matter and no scenario judges it yet; the
+///   row names the scenario that would (`Judge: \`name\``).
 pub const CLASSES: [&str; 3] = ["redundant", "checker-blind", "open-gap"];
+
+/// The litmus shapes a `redundant` row may rest on: message passing, store
+/// buffering, fence synchronisation (a relaxed access read by, or reading,
+/// an access that a fence orders), RMW atomicity (one location's total
+/// order), coherence (one location, program order), and `unused` (the
+/// weakened half orders nothing the protocol reads).
+pub const SHAPES: [&str; 6] = ["MP", "SB", "fence-sync", "RMW-atomicity", "coherence", "unused"];
+
+/// What a survivor row of class `class` must contain, or `Err` naming what
+/// is missing.
+pub fn check_class(class: &str, why: &str) -> Result<(), String> {
+    match class {
+        "redundant" => {
+            let shape = why.split("Shape: ").nth(1).map(|r| r.split([' ', '.', ';', ',', ')']).next().unwrap_or(""));
+            match shape {
+                Some(sh) if SHAPES.contains(&sh) => Ok(()),
+                Some(sh) => Err(format!("unknown shape `{sh}` (valid: {})", SHAPES.join(", "))),
+                None => Err(format!("a redundant row must name its shape: `Shape: <{}>`", SHAPES.join("|"))),
+            }
+        }
+        "checker-blind" if why.contains("Limit: ") => Ok(()),
+        "checker-blind" => Err("a checker-blind row must name the limit: `Limit: …`".into()),
+        "open-gap" if why.contains("Judge: `") => Ok(()),
+        "open-gap" => Err("an open-gap row must name the scenario that would judge it: ``Judge: `name` ``".into()),
+        c => Err(format!("unknown class `{c}` (valid: {})", CLASSES.join(", "))),
+    }
+}
 
 /// Deeper bounds some sites need, run after the matrix-bound killers:
 /// `(site, scenario, preemption bound)`.  B17 in enter_qs() and the count

@@ -73,3 +73,24 @@ fn a_missing_finding_fails_the_check() {
     let errs = check(&md, &all_sites(), &all_scenarios());
     assert!(errs.iter().any(|e| e.contains("call_rcu_enqueue_race") && e.contains("seed")), "{errs:?}");
 }
+
+/// Every survivor row is classed, and each class carries what it must: a
+/// redundant row its shape, a checker-blind row its limit, an open gap the
+/// scenario that would judge it.
+#[test]
+fn an_unclassed_or_unargued_survivor_fails_the_check() {
+    use scenarios::mutants::check_class;
+    assert!(check_class("redundant", "B44 follows. Shape: SB.").is_ok());
+    assert!(check_class("redundant", "B44 follows.").is_err());
+    assert!(check_class("redundant", "Shape: XYZ").is_err());
+    assert!(check_class("checker-blind", "load buffering").is_err());
+    assert!(check_class("checker-blind", "Limit: loom never explores load buffering").is_ok());
+    assert!(check_class("open-gap", "nothing judges it").is_err());
+    assert!(check_class("open-gap", "Judge: `gp_two_forced_gps`").is_ok());
+    assert!(check_class("justified", "Shape: SB").is_err());
+    // On the real document: a row whose class is removed is reported.
+    let row = PROOFS_MD.lines().find(|l| l.starts_with("| B") && l.contains("| redundant |")).expect("a redundant row");
+    let md = PROOFS_MD.replace(row, &row.replacen("| redundant |", "| maybe |", 1));
+    let errs = check(&md, &all_sites(), &all_scenarios());
+    assert!(errs.iter().any(|e| e.contains("unknown class `maybe`")), "{errs:?}");
+}

@@ -16,13 +16,29 @@ use crate::Error;
 pub const CLANG_MISSING: &str =
     "clang-14 not found: run `ci/setup-c.sh` (as root it runs `apt-get install -y clang-14`; LLVM 14 is the version llvm-ir reads)";
 
-/// Find `clang-14` on `PATH` (or `$CFRONT_CLANG`).
+/// Find `clang-14` on `PATH` (or `$CFRONT_CLANG`).  When it is missing, run
+/// the project's `ci/setup-c.sh` once per process (as root it installs
+/// clang-14 with apt; otherwise it prints what to install), so that the
+/// README's test command needs nothing installed by hand.
 pub fn find_clang() -> Result<PathBuf, Error> {
     if let Some(c) = std::env::var_os("CFRONT_CLANG") {
         return Ok(PathBuf::from(c));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    find_clang_in(std::env::split_paths(&path).chain([PathBuf::from("/usr/lib/llvm-14/bin")]))
+    let search = || {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        find_clang_in(std::env::split_paths(&path).chain([PathBuf::from("/usr/lib/llvm-14/bin")]))
+    };
+    if let Ok(c) = search() {
+        return Ok(c);
+    }
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    SETUP.call_once(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/setup-c.sh");
+        if script.is_file() {
+            let _ = Command::new("bash").arg(&script).status();
+        }
+    });
+    search()
 }
 
 /// [`find_clang`] over the given directories only: `clang-14`, or the

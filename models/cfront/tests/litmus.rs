@@ -75,13 +75,13 @@ fn s_release_acquire_keeps_coherence() {
 }
 
 #[test]
-fn s_relaxed_weak_outcome_is_not_explored_by_loom() {
+fn s_relaxed_shows_the_coherence_inversion() {
     // C11 allows r1=1 x=2 with relaxed accesses (the two stores to x may be
-    // ordered against execution order).  loom orders an atomic's stores in
-    // execution order here (rcu-core issues stores as swaps: loom_backend.rs),
-    // so it never shows it: a limit, asserted so that a change is noticed.
+    // ordered against execution order).  rcu-core's loom stores are C11
+    // stores, so loom must show it: a positive control for the interpreter's
+    // stores (and for the platform's; see scenarios/tests/litmus.rs `litmus_s`).
     let c = check("s", &["-DSTRONG=0"], 3);
-    assert_eq!(c.keys(), ["r1=0 x=1", "r1=0 x=2", "r1=1 x=1"]);
+    assert!(c.has("r1=1 x=2"), "{:?}", c.keys());
 }
 
 #[test]
