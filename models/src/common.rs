@@ -406,7 +406,7 @@ impl<P: Platform> RcuCommon<P> {
 
         qatomic_store_release(&p_rcu_reader.ctr, 0, site!(B5, Access(Release), "rcu_read_unlock",
             "include/qemu/rcu.h:111 qatomic_store_release(&p_rcu_reader->ctr, 0)",
-            "The critical section before the store of ctr = 0. Pairs with B12 in wait_for_readers(), whose scan reads ctr. Also, with B6, makes the ctr stores sequentially consistent [B5]"));
+            "The critical section before the store of ctr = 0. Pairs with B40 in qemu_event_set(): the grace period's relaxed ctr load, followed by the completion event's fence (SEED and later synchronize_rcu()), synchronises with it; elsewhere only the control dependency from that load to the free orders them (proofs.md F11). Also, with B6, makes the ctr stores sequentially consistent [B5]"));
 
         smp_mb_placeholder::<P>(site!(B6, Fence(SeqCst), "rcu_read_unlock",
             "include/qemu/rcu.h:114 smp_mb_placeholder()",

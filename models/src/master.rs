@@ -157,7 +157,7 @@ pub fn wait_for_readers<P: Platform, V: MasterLike<P>>(v: &V) {
         // seeping upwards, and orders the two wait phases on architectures with
         // 32-bit longs; see synchronize_rcu().
         smp_mb_global::<P>(site!(B12, Fence(SeqCst), "wait_for_readers", "util/rcu.c:98 smp_mb_global()",
-            "Stores to index->waiting before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads, the last scan before the caller's frees, and the two 32-bit phases [B12]"));
+            "Stores to index->waiting before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads, and the two 32-bit phases (nothing orders the last scan before the caller's frees but the control dependency: proofs.md F11) [B12]"));
 
         let mut index = c.qlist_first(F, REGISTRY);
         while let Some(i) = index {
@@ -323,7 +323,7 @@ pub fn call_rcu1<P: Platform, V: MasterLike<P>>(v: &V, node: HeadRef, func: RcuC
         &v.g().rcu_call_count,
         site!(B28, Rmw(SeqCst), "call_rcu1",
         "util/rcu.c:312 qatomic_inc(&rcu_call_count)",
-        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B28]"),
+        "The caller's stores (its unpublish of the object) and the enqueue before the count that makes the RCU thread start a grace period for it. Pairs with B27 in call_rcu_thread() and B25 in call_rcu_thread(): when the RCU thread picks the count up without waiting on the event, this release, read by the count and followed by B17, is all that orders the caller's pointer store before rcu_gp_ctr (gp_call_rcu_busy_rcu_thread) [B28]"),
     );
     qemu_event_set(&v.g().rcu_call_ready_event);
     site_doc!(B29, Call, "call_rcu1", "util/rcu.c:313 qemu_event_set(&rcu_call_ready_event)",

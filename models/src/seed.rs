@@ -142,7 +142,7 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
         // index->ctr.  Pairs with smp_mb_placeholder() in rcu_read_unlock().
         // (The waiting stores are now made in the previous iteration.)
         smp_mb_global::<P>(site!(B12, Fence(SeqCst), "wait_for_readers", "util/rcu.c@85f9333f5dff:103 smp_mb_global()",
-            "Stores to index->waiting (made by the previous iteration) before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads and the last scan before the caller's frees [B12]"));
+            "Stores to index->waiting (made by the previous iteration) before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads (nothing orders the last scan before the caller's frees but the control dependency or, in SEED and later, the completion event's fences: proofs.md F11) [B12]"));
 
         let mut index = c.qlist_first(F, REGISTRY);
         while let Some(i) = index {

@@ -168,7 +168,7 @@ pub fn wait_for_readers<P: Platform>(v: &V3<P>, force: bool) {
         // Here, order the stores to index->waiting before the loads of
         // index->ctr.  Pairs with smp_mb_placeholder() in rcu_read_unlock().
         smp_mb_global::<P>(site!(B12, Fence(SeqCst), "wait_for_readers", "util/rcu.c@2f58f3627f74:124 smp_mb_global()",
-            "Stores to index->waiting before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads and the last scan before the caller's frees [B12]"));
+            "Stores to index->waiting before the loads of index->ctr. Pairs with B6 in rcu_read_unlock(). Also orders the rcu_gp_ctr update before the ctr loads (nothing orders the last scan before the caller's frees but the control dependency or, in SEED and later, the completion event's fences: proofs.md F11) [B12]"));
 
         let mut index = c.qlist_first(F, REGISTRY);
         while let Some(i) = index {
@@ -271,7 +271,7 @@ pub fn call_rcu1<P: Platform>(v: &V3<P>, node: HeadRef, func: RcuCallback) {
     c.enqueue(node);
     qatomic_inc(&v.g.rcu_call_state, site!(B84, Rmw(SeqCst), "call_rcu1",
         "util/rcu.c@2f58f3627f74:343 qatomic_inc(&rcu_call_state)",
-        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B83 in call_rcu_thread() and B27 in call_rcu_thread() [B84]"));
+        "The caller's stores and the enqueue before the count that makes the RCU thread start a grace period for it. Pairs with B83 in call_rcu_thread() and B27 in call_rcu_thread(): when the RCU thread's snapshot includes a node whose event set comes later, this release, acquired by B83 and followed by B17, is all that orders the caller's pointer store before rcu_gp_ctr (gp_sync_busy_rcu_thread at pb 3) [B84]"));
     qemu_event_set(&v.g.rcu_call_ready_event);
     site_doc!(B29, Call, "call_rcu1", "util/rcu.c@2f58f3627f74:344 qemu_event_set(&rcu_call_ready_event)",
         "No barrier needed: qemu_event_set() begins with the full barrier B40, ordering the count before the event [B29]");
