@@ -49,11 +49,13 @@
 pub mod compile;
 pub mod exec;
 pub mod program;
+pub mod qemu;
 pub mod text;
 
 pub use compile::{compile, compile_and_link, find_clang, find_clang_in, CLANG_MISSING};
-pub use exec::{run, run_with, Options, Outcome};
+pub use exec::{run, run_with, FuncId, Instance, Options, Outcome};
 pub use program::{AtomicOp, Program};
+pub use qemu::{CRcu, CTree};
 pub use text::TextOrdering;
 
 /// A one-line error about the input (C file, IR, toolchain).
