@@ -79,6 +79,133 @@ fn loom_check(pb: usize, f: impl Fn() + Send + Sync + 'static) -> (u64, f64) {
     (n.load(O::Relaxed), t.elapsed().as_secs_f64())
 }
 
+fn mini_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ctree/mini")
+}
+
+fn mini(extra: &[&str]) -> Arc<CTree> {
+    Arc::new(CTree::load_with(&mini_dir(), extra).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn load_err(dir: &std::path::Path, extra: &[&str]) -> String {
+    let e = CTree::load_with(dir, extra).expect_err("loaded").to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    e
+}
+
+#[test]
+fn a_missing_directory_is_one_line() {
+    let e = load_err(std::path::Path::new("/nonexistent/qemu"), &[]);
+    assert!(e.starts_with("/nonexistent/qemu: no such directory"), "{e}");
+}
+
+#[test]
+fn a_directory_without_util_rcu_c_is_not_a_tree() {
+    let e = load_err(&mini_dir().join("include"), &[]);
+    assert!(e.contains("not a QEMU tree (no util/rcu.c)"), "{e}");
+}
+
+#[test]
+fn a_file_that_does_not_compile_is_named() {
+    let e = load_err(&mini_dir(), &["-include", "/nonexistent/header.h"]);
+    assert!(e.contains("rcu.c does not compile"), "{e}");
+}
+
+#[test]
+fn a_tree_without_the_api_is_refused() {
+    let e = load_err(&mini_dir(), &["-Ddrain_call_rcu=renamed_drain_call_rcu"]);
+    assert!(e.contains("defines no `drain_call_rcu()`"), "{e}");
+}
+
+#[test]
+fn the_mini_tree_loads_as_a_version() {
+    let t = mini(&[]);
+    assert_eq!(t.label, "mini");
+    assert!(!t.has_force_rcu && !t.timed_waits);
+    assert!(t.prog.undefined_functions().is_empty(), "{:?}", t.prog.undefined_functions());
+}
+
+#[test]
+fn mini_gp_sync_read_and_call_rcu_read_hold_under_loom() {
+    let t = mini(&[]);
+    for call in [false, true] {
+        let t2 = t.clone();
+        let (n, _) = loom_check(2, move || {
+            gp_read::<LoomPlatform>(&t2, call, false);
+        });
+        assert!(n > 10, "{n} executions");
+    }
+}
+
+#[test]
+fn mini_without_the_grace_period_the_free_is_found() {
+    for (defs, skip) in [(&["-DMINI_BUG=1"][..], false), (&[][..], true)] {
+        let t = mini(defs);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            loom_check(2, move || {
+                gp_read::<LoomPlatform>(&t, false, skip);
+            })
+        }));
+        let msg = r.err().map(message).expect("no use-after-free found");
+        assert!(msg.contains("[use-after-free]"), "{msg}");
+    }
+}
+
+#[test]
+fn mini_runs_on_std_threads() {
+    let t = mini(&[]);
+    for call in [false, true] {
+        let out = gp_read::<rcu_core::StdPlatform>(&t, call, false);
+        assert!(out == "saw=0" || out == "saw=1", "{out}");
+    }
+}
+
+/// A reader inside its critical section waits for its force_rcu notifier;
+/// synchronize_rcu() (which notifies the readers it waits for) must call it,
+/// and drain_call_rcu() returns after an earlier callback ran.
+fn notifier_and_drain<P: Platform>(tree: &Arc<CTree>) {
+    let rt = Runtime::<P>::new(Arc::new(RunConfig::default()), Arc::new(Diag::default()));
+    rt.enter("main");
+    let rcu = CRcu::<P>::rcu_init(tree, &Options::default());
+    let kicked = Arc::new(<P::AtomicU32 as RawAtomic<u32>>::new(0));
+    let inside = Arc::new(<P::AtomicU32 as RawAtomic<u32>>::new(0));
+    let (rcu2, k2, in2) = (rcu.clone(), kicked.clone(), inside.clone());
+    let reader = qemu_thread_create::<P>("reader", move || {
+        rcu2.rcu_register_thread();
+        let k3 = k2.clone();
+        let n = rcu2.add_force_rcu_notifier(move || k3.store(1, Ordering::Release));
+        rcu2.rcu_read_lock();
+        in2.store(1, Ordering::Release);
+        while k2.load(Ordering::Acquire) == 0 {
+            P::yield_now();
+        }
+        rcu2.rcu_read_unlock();
+        rcu2.remove_force_rcu_notifier(n);
+        rcu2.rcu_unregister_thread();
+    });
+    while inside.load(Ordering::Acquire) == 0 {
+        P::yield_now();
+    }
+    rcu.synchronize_rcu();
+    assert_eq!(kicked.load(Ordering::Acquire), 1, "the reader's notifier was not called");
+    let ran = Arc::new(<P::AtomicU32 as RawAtomic<u32>>::new(0));
+    let r2 = ran.clone();
+    rcu.call_rcu1(move || r2.store(1, Ordering::Relaxed));
+    rcu.drain_call_rcu();
+    assert_eq!(ran.load(Ordering::Relaxed), 1, "drain_call_rcu() returned before the callback ran");
+    reader.join();
+    rcu.shutdown();
+    rt.leave();
+}
+
+#[test]
+fn mini_force_rcu_notifiers_and_drain() {
+    let t = mini(&[]);
+    let t2 = t.clone();
+    loom_check(2, move || notifier_and_drain::<LoomPlatform>(&t2));
+    notifier_and_drain::<rcu_core::StdPlatform>(&t);
+}
+
 fn real_trees() -> Vec<(String, PathBuf)> {
     let v = std::env::var("CFRONT_QEMU_TREES").expect("set CFRONT_QEMU_TREES=LABEL=DIR,… to run the real-tree tests");
     v.split(',').map(|kv| kv.split_once('=').expect("LABEL=DIR")).map(|(l, d)| (l.to_string(), d.into())).collect()
