@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use cfront::{CRcu, CTree, Options};
 use rcu_core::platform::{Ordering, Platform, RawAtomic};
-use rcu_core::runtime::{qemu_thread_create, Diag, RunConfig, Runtime};
+use rcu_core::runtime::{current, qemu_thread_create, unpark, Diag, RunConfig, Runtime, ThreadCtx};
 use rcu_core::LoomPlatform;
 
 /// gp_sync_read on a C tree: the reader reads object A or B inside a
@@ -65,13 +65,111 @@ fn gp_read<P: Platform>(tree: &Arc<CTree>, call: bool, skip_gp: bool) -> String 
     format!("saw={}", saw.load(O::Relaxed))
 }
 
+/// A one-shot signal that parks its waiter (scenarios' `Done`): before
+/// `Platform::explore()` loom runs one schedule and a yield loop would spin.
+struct Signal<P: Platform> {
+    v: P::AtomicU32,
+    waiters: std::sync::Mutex<Vec<Arc<ThreadCtx<P>>>>,
+}
+
+impl<P: Platform> Signal<P> {
+    fn new() -> Arc<Self> {
+        Arc::new(Signal { v: RawAtomic::new(0), waiters: Default::default() })
+    }
+    fn hit(&self) {
+        self.v.fetch_add(1, Ordering::AcqRel);
+        for w in self.waiters.lock().unwrap().clone() {
+            unpark(&w);
+        }
+    }
+    fn wait(&self) {
+        let me = current::<P>();
+        self.waiters.lock().unwrap().push(me.clone());
+        while self.v.fetch_add(0, Ordering::AcqRel) == 0 {
+            me.park();
+        }
+    }
+}
+
+/// scenarios' gp_sync_read / gp_call_rcu_read (catalog/gp.rs) written again
+/// against CRcu, access for access: the reader registers during the set-up
+/// (explored along one schedule), then reads `ptr` (acquire) and uses the
+/// object twice inside its section; the updater publishes B (release), waits
+/// for a grace period, and stores POISON into A.  Returns the executions'
+/// outcome (`old`/`new`).
+fn scenario_gp_read<P: Platform>(tree: &Arc<CTree>, call: bool) -> &'static str {
+    const POISON: u32 = 0xdead;
+    let rt = Runtime::<P>::new(Arc::new(RunConfig::default()), Arc::new(Diag::default()));
+    rt.enter("main");
+    if tree.timed_waits {
+        rt.start_timer();
+    }
+    let rcu = CRcu::<P>::rcu_init(tree, &Options::default());
+    let new_atomic = |v| <P::AtomicU32 as RawAtomic<u32>>::new(v);
+    let ptr = Arc::new(new_atomic(0));
+    let data = Arc::new([new_atomic(1), new_atomic(0)]);
+    let (ready, go) = (Signal::<P>::new(), Signal::<P>::new());
+    let saw = Arc::new(AtomicU32::new(9));
+    let (rcu2, ptr2, data2, saw2, ready2, go2) =
+        (rcu.clone(), ptr.clone(), data.clone(), saw.clone(), ready.clone(), go.clone());
+    let reader = qemu_thread_create::<P>("reader", move || {
+        rcu2.rcu_register_thread();
+        ready2.hit();
+        go2.wait();
+        rcu2.rcu_read_lock();
+        let p = ptr2.load(Ordering::Acquire);
+        for _ in 0..2 {
+            let v = data2[p as usize].load(Ordering::Relaxed);
+            assert_ne!(
+                v, POISON,
+                "[use-after-free] reader read object {p} inside its critical section after it was reclaimed"
+            );
+            assert_ne!(v, 0, "[assertion] reader read object {p} before its initialisation was visible");
+        }
+        rcu2.rcu_read_unlock();
+        saw2.store(p, O::Relaxed);
+    });
+    ready.wait();
+    P::explore();
+    go.hit();
+    data[1].store(1, Ordering::Relaxed);
+    ptr.store(1, Ordering::Release);
+    if call {
+        let freed = Signal::<P>::new();
+        let (f2, d3) = (freed.clone(), data.clone());
+        rcu.call_rcu1(move || {
+            d3[0].store(POISON, Ordering::Relaxed);
+            f2.hit();
+        });
+        freed.wait();
+    } else {
+        rcu.synchronize_rcu();
+        data[0].store(POISON, Ordering::Relaxed);
+    }
+    reader.join();
+    rcu.shutdown();
+    rt.stop_timer();
+    rt.leave();
+    if saw.load(O::Relaxed) == 0 {
+        "old"
+    } else {
+        "new"
+    }
+}
+
 fn loom_check(pb: usize, f: impl Fn() + Send + Sync + 'static) -> (u64, f64) {
+    loom_check_with(pb, false, f)
+}
+
+/// `explicit`: explore only after `Platform::explore()` (the scenarios' set-up rule).
+fn loom_check_with(pb: usize, explicit: bool, f: impl Fn() + Send + Sync + 'static) -> (u64, f64) {
     let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let n2 = n.clone();
     let t = std::time::Instant::now();
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(pb);
     b.max_branches = 100_000;
+    b.expect_explicit_explore = explicit;
     b.check(move || {
         f();
         n2.fetch_add(1, O::Relaxed);
@@ -152,6 +250,18 @@ fn mini_without_the_grace_period_the_free_is_found() {
 }
 
 #[test]
+fn mini_scenario_shape_holds_under_loom() {
+    let t = mini(&[]);
+    for call in [false, true] {
+        let t2 = t.clone();
+        let (n, _) = loom_check_with(2, true, move || {
+            scenario_gp_read::<LoomPlatform>(&t2, call);
+        });
+        assert!(n > 1, "{n} executions");
+    }
+}
+
+#[test]
 fn mini_runs_on_std_threads() {
     let t = mini(&[]);
     for call in [false, true] {
@@ -227,6 +337,14 @@ fn real_trees_gp_sync_read_and_call_rcu_read_hold_under_loom() {
                 "{label} {}: holds, {n} executions, {s:.2}s",
                 if call { "gp_call_rcu_read" } else { "gp_sync_read" }
             );
+        }
+        for call in [false, true] {
+            let tr = tree.clone();
+            let (n, s) = loom_check_with(2, true, move || {
+                scenario_gp_read::<LoomPlatform>(&tr, call);
+            });
+            let name = if call { "gp_call_rcu_read" } else { "gp_sync_read" };
+            eprintln!("{label} {name} (the scenario's shape): holds, {n} executions, {s:.2}s");
         }
         // Positive control: without the grace period loom finds the free.
         let tr = tree.clone();
