@@ -3,10 +3,11 @@
  *
  * Besides these, the interpreter implements: malloc, calloc, free,
  * pthread_create, pthread_join, pthread_mutex_{init,lock,unlock,destroy},
- * syscall(SYS_futex, ...) (FUTEX_WAIT without timeout, FUTEX_WAKE), errno,
- * sched_yield, g_usleep/usleep (no time under loom and shuttle), abort and
- * assert() (__assert_fail).  Any other undefined function is an error when
- * called. */
+ * syscall(SYS_futex, ...) (FUTEX_WAIT, FUTEX_WAIT_BITSET with a deadline,
+ * FUTEX_WAKE), errno, pthread_exit, clock_gettime/gettimeofday (a clock that
+ * stands still under loom and shuttle), sched_yield, g_usleep/usleep (no time
+ * under loom and shuttle), abort and assert() (__assert_fail).  Any other
+ * undefined function is an error when called. */
 #ifndef CFRONT_H
 #define CFRONT_H
 
@@ -16,5 +17,18 @@ void cfront_observe(const char *name, long value);
 
 /* A scheduling hint: put it in every spin loop (loom and shuttle need one). */
 void cfront_yield(void);
+
+/* pthread_create() with a thread name (QEMU's qemu_thread_create()). */
+#include <pthread.h>
+void cfront_thread_create(pthread_t *thread, const char *name,
+                          void *(*start)(void *), void *arg);
+
+/* Run the Rust closure registered under `id` (cfront::Instance::callback);
+ * each id runs once. */
+void cfront_callback(long id);
+
+/* Run the Rust closure registered under `id` (cfront::Instance::notifier);
+ * it may run any number of times. */
+void cfront_notify(long id);
 
 #endif

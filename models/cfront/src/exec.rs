@@ -46,13 +46,13 @@
 //! execution with that message; on std threads it fails the run.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rcu_core::futex::{WaitQueue, WaitResult};
 use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, QemuMutex};
 use rcu_core::platform::{Ordering, Platform, RawAtomic, RawCell};
-use rcu_core::runtime::{qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
+use rcu_core::runtime::{current, qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
 
 use crate::program::{
     sext, BinOp, Block, Callee, CastOp, Extern, Func, Op, Opnd, Program, RmwOp, Term, DYN_BASE, FUNC_BASE,
@@ -111,18 +111,135 @@ pub fn run_with<P: Platform>(prog: &Arc<Program>, entry: &str, opts: &Options) -
     };
     let rt = Runtime::<P>::new(Arc::new(RunConfig::default()), Arc::new(Diag::default()));
     rt.enter("main");
-    let m = Arc::new(Machine::<P>::new(prog.clone(), opts.clone()));
-    m.init_globals();
-    let mut t = Th::new(m.clone(), "main".to_string());
     // Constructors (QEMU's rcu_init) run in every execution, before the entry.
-    for &c in &prog.ctors {
-        t.call(c, Vec::new());
-    }
+    let inst = Instance::<P>::start(prog, opts);
     let nparams = prog.funcs[f as usize].nparams;
-    let ret = t.call(f, vec![0; nparams]);
-    let observations = std::mem::take(&mut *lock(&m.obs));
+    let ret = inst.call_id(f, &vec![0; nparams]);
+    let observations = std::mem::take(&mut *lock(&inst.m.obs));
     rt.leave();
     Outcome { observations, ret }
+}
+
+/// The program in one execution, for a harness written in Rust: its memory
+/// and constructors ([`Instance::start`]), calls into it from any thread of
+/// the run ([`Instance::call`]; each thread keeps its thread-locals across
+/// calls), Rust closures the C calls back (`cfront_callback`,
+/// `cfront_notify`), and the end of the threads the C created.
+pub struct Instance<P: Platform> {
+    m: Arc<Machine<P>>,
+}
+
+impl<P: Platform> std::fmt::Debug for Instance<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Instance({})", P::NAME)
+    }
+}
+
+/// A function of the program, resolved once ([`Instance::func`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncId(pub(crate) u32);
+
+impl<P: Platform> Instance<P> {
+    /// Bring the program's globals to life and run its constructors
+    /// (QEMU's `rcu_init`) on the calling thread, which must belong to a
+    /// rcu-core run ([`Runtime::enter`] or a `qemu_thread_create` thread).
+    pub fn start(prog: &Arc<Program>, opts: &Options) -> Self {
+        let m = Arc::new(Machine::<P>::new(prog.clone(), opts.clone()));
+        m.init_globals();
+        let mut t = Th::current(&m, u32::MAX);
+        for &c in &prog.ctors {
+            t.call(c, Vec::new());
+        }
+        Instance { m }
+    }
+
+    /// The defined function `name`, if any.
+    pub fn func(&self, name: &str) -> Option<FuncId> {
+        self.m.prog.func(name)
+    }
+
+    /// The address of global `name` (not thread-local), if defined.
+    pub fn global(&self, name: &str) -> Option<u64> {
+        self.m.prog.globals.iter().find(|g| g.name == name && !g.tls && !g.external).map(|g| g.addr)
+    }
+
+    /// Call `f` with `args` on the calling thread; returns its value.  Fails
+    /// (panics) with a `cfront: [kind] …` message, as [`run`] does.
+    pub fn call(&self, f: FuncId, args: &[u64]) -> u64 {
+        self.call_id(f.0, args)
+    }
+
+    fn call_id(&self, f: u32, args: &[u64]) -> u64 {
+        let mut t = Th::current(&self.m, u32::MAX);
+        let mut a = args.to_vec();
+        a.resize(a.len().max(self.m.prog.funcs[f as usize].nparams), 0);
+        t.call(f, a)
+    }
+
+    /// [`Instance::call`], counted as pending work for [`Instance::stop_at`]
+    /// while it runs (e.g. `synchronize_rcu()`, whose callback the stopping
+    /// thread still has to run).
+    pub fn call_pending(&self, f: FuncId, args: &[u64]) -> u64 {
+        self.m.pending.fetch_add(1, StdOrdering::Relaxed);
+        let r = self.call(f, args);
+        self.m.pending.fetch_sub(1, StdOrdering::Relaxed);
+        r
+    }
+
+    /// Register `f` for one `cfront_callback(id)`; returns the id.  Pending
+    /// work until it has run.
+    pub fn callback(&self, f: impl FnOnce() + Send + 'static) -> u64 {
+        let id = self.m.next_id.fetch_add(1, StdOrdering::Relaxed);
+        self.m.pending.fetch_add(1, StdOrdering::Relaxed);
+        lock(&self.m.callbacks).insert(id, Box::new(f));
+        id
+    }
+
+    /// Register `f` for any number of `cfront_notify(id)`; returns the id.
+    pub fn notifier(&self, f: impl Fn() + Send + Sync + 'static) -> u64 {
+        let id = self.m.next_id.fetch_add(1, StdOrdering::Relaxed);
+        lock(&self.m.notifiers).insert(id, Arc::new(f));
+        id
+    }
+
+    /// Harness scaffolding: the thread created to run `entry` exits (as by
+    /// `pthread_exit`) when it is about to wait on the futex of global
+    /// `global` after [`Instance::request_stop`], with no pending work.  QEMU's
+    /// call_rcu thread never returns; this is its way out at its idle wait,
+    /// the C counterpart of the Rust ports' `request_stop`.  Returns false
+    /// when the program has no such function or global.
+    pub fn stop_at(&self, entry: &str, global: &str) -> bool {
+        let (Some(f), Some(g)) = (self.func(entry), self.global(global)) else { return false };
+        *lock(&self.m.stop_at) = Some((f.0, g));
+        true
+    }
+
+    /// Ask the [`Instance::stop_at`] thread to exit at its next idle wait.
+    pub fn request_stop(&self) {
+        self.m.stop.store(true, StdOrdering::Relaxed);
+    }
+
+    /// Join every thread the program created and nobody joined (detached
+    /// threads included): a thread that never ends makes this block, and the
+    /// checker reports the deadlock.
+    pub fn join_threads(&self) {
+        loop {
+            let next = {
+                let mut t = lock(&self.m.threads);
+                let k = t.keys().next().copied();
+                k.and_then(|k| t.remove(&k))
+            };
+            match next {
+                Some(j) => j.th.join(),
+                None => return,
+            }
+        }
+    }
+
+    /// The `cfront_observe` calls so far.
+    pub fn observations(&self) -> Vec<(String, i64)> {
+        lock(&self.m.obs).clone()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -302,6 +419,42 @@ struct Machine<P: Platform> {
     mutexes: Mutex<BTreeMap<u64, Arc<QemuMutex<P>>>>,
     /// Futex wait queues by address (the kernel's hash buckets).
     futexes: Mutex<BTreeMap<u64, Arc<WaitQueue<P>>>>,
+    /// Per rcu-core thread: its interpreter state.
+    ths: Mutex<BTreeMap<usize, Arc<ThState>>>,
+    /// Harness scaffolding from here on (no C11 accesses): Rust closures the
+    /// C calls back by id (`cfront_callback`, `cfront_notify`).
+    callbacks: Mutex<BTreeMap<u64, Callback>>,
+    notifiers: Mutex<BTreeMap<u64, Notifier>>,
+    next_id: AtomicU64,
+    /// Work the harness started and the program has not finished: pending
+    /// Rust callbacks and harness calls made with [`Instance::call_pending`].
+    pending: AtomicU64,
+    /// [`Instance::stop_at`]: `(entry function, futex address)`.
+    stop_at: Mutex<Option<(u32, u64)>>,
+    stop: AtomicBool,
+}
+
+type Callback = Box<dyn FnOnce() + Send>;
+type Notifier = Arc<dyn Fn() + Send + Sync>;
+
+/// The unwinding payload of `pthread_exit()` (and of a harness stop).
+struct ThreadExit(u64);
+
+/// A futex deadline this far away is no timeout (see `syscall`).
+const NO_TIMEOUT_NS: u64 = 24 * 3600 * 1_000_000_000;
+
+/// `clock_gettime()`'s clock, in nanoseconds: real time on std; under loom and
+/// shuttle, which have no time, a clock that stands still (so a deadline
+/// computed from it is exactly the requested timeout, and the model timer
+/// decides whether the timeout fires).
+fn clock_ns<P: Platform>() -> u64 {
+    if P::HAS_TIME {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(std::time::Instant::now);
+        1_000_000_000 + start.elapsed().as_nanos() as u64
+    } else {
+        1_000_000_000
+    }
 }
 
 impl<P: Platform> Machine<P> {
@@ -315,6 +468,13 @@ impl<P: Platform> Machine<P> {
             obs: Mutex::new(Vec::new()),
             mutexes: Mutex::new(BTreeMap::new()),
             futexes: Mutex::new(BTreeMap::new()),
+            ths: Mutex::new(BTreeMap::new()),
+            callbacks: Mutex::new(BTreeMap::new()),
+            notifiers: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+            pending: AtomicU64::new(0),
+            stop_at: Mutex::new(None),
+            stop: AtomicBool::new(false),
         }
     }
 
@@ -362,42 +522,63 @@ fn make_slots<P: Platform>(a: &mut Alloc<P>, leaves: &[(u64, u8)]) {
     }
 }
 
-/// One interpreted thread.
-struct Th<P: Platform> {
-    m: Arc<Machine<P>>,
-    prog: Arc<Program>,
+/// What an interpreted thread keeps between calls into the program: its
+/// name, its thread-local instances and its `errno`.  Kept by the machine per
+/// rcu-core thread, so that every call a thread makes (the C's own threads,
+/// and Rust threads calling in through [`Instance::call`]) sees the same
+/// thread-locals.
+struct ThState {
     name: String,
     /// Address of this thread's instance of each global (0: not thread-local).
     tls: Vec<u64>,
     /// This thread's `errno` (allocated on first use).
-    errno: u64,
+    errno: AtomicU64,
+    /// The function the thread was created to run (`u32::MAX`: a thread the
+    /// harness created).
+    entry: u32,
+}
+
+/// One interpreted thread.
+struct Th<P: Platform> {
+    m: Arc<Machine<P>>,
+    prog: Arc<Program>,
+    st: Arc<ThState>,
 }
 
 impl<P: Platform> Th<P> {
-    fn new(m: Arc<Machine<P>>, name: String) -> Self {
-        let prog = m.prog.clone();
-        let mut tls = vec![0; prog.globals.len()];
-        for (i, g) in prog.globals.iter().enumerate().filter(|(_, g)| g.tls) {
-            tls[i] = m.alloc(
-                g.size,
-                Kind::Tls,
-                format!("thread-local `{}` of {name}", g.name),
-                Some(g.image.clone()),
-                &g.leaves,
-            );
-        }
-        Th { m, prog, name, tls, errno: 0 }
+    /// The calling rcu-core thread's interpreter state, created (thread-locals
+    /// brought to life by this thread) on its first call into the program.
+    fn current(m: &Arc<Machine<P>>, entry: u32) -> Self {
+        let me = current::<P>();
+        let known = lock(&m.ths).get(&me.id).cloned();
+        let st = known.unwrap_or_else(|| {
+            let prog = &m.prog;
+            let mut tls = vec![0; prog.globals.len()];
+            for (i, g) in prog.globals.iter().enumerate().filter(|(_, g)| g.tls) {
+                tls[i] = m.alloc(
+                    g.size,
+                    Kind::Tls,
+                    format!("thread-local `{}` of {}", g.name, me.name),
+                    Some(g.image.clone()),
+                    &g.leaves,
+                );
+            }
+            let st = Arc::new(ThState { name: me.name.clone(), tls, errno: AtomicU64::new(0), entry });
+            lock(&m.ths).insert(me.id, st.clone());
+            st
+        });
+        Th { m: m.clone(), prog: m.prog.clone(), st }
     }
 
     fn fail(&self, kind: &str, msg: impl std::fmt::Display, loc: u32) -> ! {
-        panic!("cfront: [{kind}] {msg} at {} (thread {})", self.prog.loc(loc), self.name)
+        panic!("cfront: [{kind}] {msg} at {} (thread {})", self.prog.loc(loc), self.st.name)
     }
 
     fn val(&self, l: &[u64], o: &Opnd) -> u64 {
         match o {
             Opnd::Const(v) => *v,
             Opnd::Local(i) => l[*i as usize],
-            Opnd::Tls(g, off) => self.tls[*g as usize].wrapping_add(*off),
+            Opnd::Tls(g, off) => self.st.tls[*g as usize].wrapping_add(*off),
         }
     }
 
@@ -540,7 +721,7 @@ impl<P: Platform> Th<P> {
     }
 
     fn free(&self, addr: u64, loc: u32) {
-        let where_ = format!("freed at {} by {}", self.prog.loc(loc), self.name);
+        let where_ = format!("freed at {} by {}", self.prog.loc(loc), self.st.name);
         let slots: Vec<(u64, Arc<Slot<P>>)> = {
             let mut mem = lock(&self.m.mem);
             let a = match mem.allocs.get_mut(&addr) {
@@ -710,7 +891,7 @@ impl<P: Platform> Th<P> {
                     cases.iter().find(|(k, _)| *k == v).map(|(_, b)| *b).unwrap_or(*d) as usize
                 }
                 Term::Unreachable => self.fail("unreachable", "reached `unreachable`", b.term_loc),
-                Term::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.name),
+                Term::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.st.name),
             };
         }
     }
@@ -784,7 +965,7 @@ impl<P: Platform> Th<P> {
                 p
             }
             Op::Alloca { size, leaves, name } => {
-                let a = self.m.alloc(*size, Kind::Stack, format!("{name} (thread {})", self.name), None, leaves);
+                let a = self.m.alloc(*size, Kind::Stack, format!("{name} (thread {})", self.st.name), None, leaves);
                 allocas.push(a);
                 a
             }
@@ -822,17 +1003,17 @@ impl<P: Platform> Th<P> {
                 self.call_at(f, args, loc)
             }
             Op::Nop => 0,
-            Op::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.name),
+            Op::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.st.name),
         }
     }
 
     /// `__errno_location()`: this thread's `errno`.
     fn errno_addr(&mut self) -> u64 {
-        if self.errno == 0 {
-            let name = format!("errno of {}", self.name);
-            self.errno = self.m.alloc(4, Kind::Tls, name, None, &[(0, 4)]);
+        if self.st.errno.load(StdOrdering::Relaxed) == 0 {
+            let name = format!("errno of {}", self.st.name);
+            self.st.errno.store(self.m.alloc(4, Kind::Tls, name, None, &[(0, 4)]), StdOrdering::Relaxed);
         }
-        self.errno
+        self.st.errno.load(StdOrdering::Relaxed)
     }
 
     /// `syscall(SYS_futex, …)`: FUTEX_WAIT without timeout and FUTEX_WAKE,
@@ -842,7 +1023,10 @@ impl<P: Platform> Th<P> {
         const SYS_FUTEX: u64 = 202;
         const FUTEX_WAIT: u64 = 0;
         const FUTEX_WAKE: u64 = 1;
+        const FUTEX_WAIT_BITSET: u64 = 9;
+        const FUTEX_BITSET_MATCH_ANY: u64 = 0xffff_ffff;
         const EAGAIN: u64 = 11;
+        const ETIMEDOUT: u64 = 110;
         let arg = |i: usize| a.get(i).copied().unwrap_or(0);
         if arg(0) != SYS_FUTEX {
             self.fail("unsupported", format_args!("syscall({})", arg(0)), loc);
@@ -850,19 +1034,56 @@ impl<P: Platform> Th<P> {
         let (addr, op, val) = (arg(1), arg(2) & 0x7f, arg(3) as u32);
         let q = lock(&self.m.futexes).entry(addr).or_insert_with(|| Arc::new(WaitQueue::new())).clone();
         match op {
-            FUTEX_WAIT if arg(4) == 0 => {
-                let what = format!("futex wait on {}", self.object_name(addr));
-                let r = q.wait(|| self.load(addr, 4, Some(Ordering::Relaxed), loc) as u32 == val, || {}, None, &what);
-                if r == WaitResult::Mismatch {
-                    let e = self.errno_addr();
-                    self.store(e, 4, EAGAIN, None, loc);
-                    u64::MAX // -1
-                } else {
-                    0
+            FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+                if op == FUTEX_WAIT_BITSET && arg(6) as u32 as u64 != FUTEX_BITSET_MATCH_ANY {
+                    self.fail("unsupported", "FUTEX_WAIT_BITSET with a bitset other than FUTEX_BITSET_MATCH_ANY", loc);
                 }
+                self.maybe_stop(addr);
+                // FUTEX_WAIT: a relative timeout; FUTEX_WAIT_BITSET: an
+                // absolute deadline on the clock of clock_ns().
+                let timeout_ms = match arg(4) {
+                    0 => None,
+                    ts => {
+                        let t =
+                            self.load(ts, 8, None, loc).saturating_mul(1_000_000_000) + self.load(ts + 8, 8, None, loc);
+                        let ns = if op == FUTEX_WAIT { t } else { t.saturating_sub(clock_ns::<P>()) };
+                        // QEMU's qemu_event_wait() is a timed wait of INT_MAX ms
+                        // (v3 1/5): a deadline a day or more away is no timeout.
+                        (ns < NO_TIMEOUT_NS).then(|| ns.div_ceil(1_000_000) as u32)
+                    }
+                };
+                let what = format!("futex wait on {}", self.object_name(addr));
+                let r =
+                    q.wait(|| self.load(addr, 4, Some(Ordering::Relaxed), loc) as u32 == val, || {}, timeout_ms, &what);
+                let err = match r {
+                    WaitResult::Mismatch => EAGAIN,
+                    WaitResult::TimedOut => ETIMEDOUT,
+                    WaitResult::Woken | WaitResult::Spurious => return 0,
+                };
+                let e = self.errno_addr();
+                self.store(e, 4, err, None, loc);
+                u64::MAX // -1
             }
             FUTEX_WAKE => q.wake((arg(3) as u32 as i32).max(0) as usize) as u64,
-            _ => self.fail("unsupported", format_args!("futex op {op} (or FUTEX_WAIT with a timeout)"), loc),
+            _ => self.fail("unsupported", format_args!("futex op {op}"), loc),
+        }
+    }
+
+    /// Harness scaffolding ([`Instance::stop_at`]): the stop point is a futex
+    /// wait on one address by the thread running one function; once the
+    /// harness asked for a stop and no Rust callback is pending, that thread
+    /// exits there instead of sleeping.
+    fn maybe_stop(&self, addr: u64) {
+        let Some((entry, at)) = *lock(&self.m.stop_at) else { return };
+        if addr == at
+            && self.st.entry == entry
+            && self.m.stop.load(StdOrdering::Relaxed)
+            && self.m.pending.load(StdOrdering::Relaxed) == 0
+        {
+            if let Some(me) = rcu_core::runtime::try_current::<P>() {
+                me.trace(format_args!("(harness) stop: {} exits at its idle wait", self.st.name));
+            }
+            std::panic::resume_unwind(Box::new(ThreadExit(0)));
         }
     }
 
@@ -876,7 +1097,7 @@ impl<P: Platform> Th<P> {
                     mem.heap_count += 1;
                     mem.heap_count
                 };
-                let name = format!("heap#{k} ({n} bytes, allocated at {} by {})", self.prog.loc(loc), self.name);
+                let name = format!("heap#{k} ({n} bytes, allocated at {} by {})", self.prog.loc(loc), self.st.name);
                 self.m.alloc(n, Kind::Heap, name, None, &[])
             }
             Extern::Free => {
@@ -885,22 +1106,63 @@ impl<P: Platform> Th<P> {
                 }
                 0
             }
-            Extern::PthreadCreate => {
-                if arg(1) != 0 {
-                    self.fail("unsupported", "pthread_create with attributes", loc);
-                }
-                let f = self.func_at(arg(2), loc);
+            Extern::PthreadCreate | Extern::ThreadCreate => {
+                let (f, fa) = (self.func_at(arg(2), loc), arg(3));
+                let name = if e == Extern::ThreadCreate {
+                    self.read_cstr(arg(1), loc)
+                } else {
+                    if arg(1) != 0 {
+                        self.fail("unsupported", "pthread_create with attributes", loc);
+                    }
+                    self.prog.funcs[f as usize].name.clone()
+                };
                 let tid = self.m.next_tid.fetch_add(1, StdOrdering::Relaxed);
-                let name = format!("t{tid}:{}", self.prog.funcs[f as usize].name);
                 let ret = Arc::new(Mutex::new(None));
-                let (m2, ret2, name2, fa) = (self.m.clone(), ret.clone(), name.clone(), arg(3));
-                let th = qemu_thread_create::<P>(&name, move || {
-                    let mut t = Th::new(m2, name2);
-                    let r = t.call(f, vec![fa]);
+                let (m2, ret2) = (self.m.clone(), ret.clone());
+                let th = qemu_thread_create::<P>(&format!("t{tid}:{name}"), move || {
+                    let mut t = Th::current(&m2, f);
+                    // pthread_exit() unwinds to here with its value.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.call(f, vec![fa])));
+                    let r = match r {
+                        Ok(r) => r,
+                        Err(e) => match e.downcast::<ThreadExit>() {
+                            Ok(x) => x.0,
+                            Err(e) => std::panic::resume_unwind(e),
+                        },
+                    };
                     *lock(&ret2) = Some(r);
                 });
                 lock(&self.m.threads).insert(tid, Joinable { th, ret });
                 self.store(arg(0), 8, tid, None, loc);
+                0
+            }
+            Extern::PthreadExit => std::panic::resume_unwind(Box::new(ThreadExit(arg(0)))),
+            Extern::Callback => {
+                let Some(f) = lock(&self.m.callbacks).remove(&arg(0)) else {
+                    self.fail("invalid-callback", format_args!("no Rust callback {} (or it already ran)", arg(0)), loc);
+                };
+                f();
+                self.m.pending.fetch_sub(1, StdOrdering::Relaxed);
+                0
+            }
+            Extern::Notify => {
+                let Some(f) = lock(&self.m.notifiers).get(&arg(0)).cloned() else {
+                    self.fail("invalid-callback", format_args!("no Rust notifier {}", arg(0)), loc);
+                };
+                f();
+                0
+            }
+            Extern::ClockGettime | Extern::Gettimeofday => {
+                // { seconds, nanoseconds } or { seconds, microseconds }.
+                // clock_gettime(clock, ts), gettimeofday(tv, tz).
+                let ns = clock_ns::<P>();
+                let (p, sub) = if e == Extern::ClockGettime {
+                    (arg(1), ns % 1_000_000_000)
+                } else {
+                    (arg(0), ns % 1_000_000_000 / 1000)
+                };
+                self.store(p, 8, ns / 1_000_000_000, None, loc);
+                self.store(p + 8, 8, sub, None, loc);
                 0
             }
             Extern::PthreadJoin => {
@@ -918,7 +1180,7 @@ impl<P: Platform> Th<P> {
                 let expr = self.read_cstr(arg(0), loc);
                 let file = self.read_cstr(arg(1), loc);
                 let file = file.rsplit('/').next().unwrap_or("").to_string();
-                panic!("cfront: [assertion] `{expr}` failed at {file}:{} (thread {})", arg(2) as u32, self.name)
+                panic!("cfront: [assertion] `{expr}` failed at {file}:{} (thread {})", arg(2) as u32, self.st.name)
             }
             Extern::Abort => self.fail("abort", "abort() called", loc),
             Extern::Observe => {

@@ -19,12 +19,17 @@
 //!   `assert()` fail the execution with a `cfront: [kind] … at file:line` message.
 //! * **Environment**: `include/cfront.h` (`cfront_observe`, `cfront_yield`),
 //!   plus `malloc`/`calloc`/`free`, `pthread_create`/`pthread_join`,
-//!   `pthread_mutex_{init,lock,unlock,destroy}`, `syscall(SYS_futex)` (wait
-//!   without timeout, wake), `errno`, `sched_yield`, `g_usleep`/`usleep`,
-//!   `abort`, `assert`.  Any other external function fails when
+//!   `pthread_mutex_{init,lock,unlock,destroy}`, `pthread_exit`,
+//!   `syscall(SYS_futex)` (wait, wait-bitset with a deadline, wake), `errno`,
+//!   `clock_gettime`/`gettimeofday` (standing still under loom and shuttle),
+//!   `sched_yield`, `g_usleep`/`usleep`, `abort`, `assert`, and for a Rust
+//!   harness `cfront_thread_create`, `cfront_callback`, `cfront_notify`
+//!   ([`Instance`]).  Any other external function fails when
 //!   called; every IR construct the interpreter does not support is listed by
 //!   [`Program::unsupported`] and fails, naming itself and its C `file:line`,
 //!   when executed.
+//!
+//! * **A QEMU tree as a version**: [`qemu`] ([`CTree::load`], [`CRcu`]).
 //!
 //! Modelling choices that are not errors (each is exact for C compiled by
 //! clang, or a documented over-approximation):
@@ -49,11 +54,13 @@
 pub mod compile;
 pub mod exec;
 pub mod program;
+pub mod qemu;
 pub mod text;
 
 pub use compile::{compile, compile_and_link, find_clang, find_clang_in, CLANG_MISSING};
-pub use exec::{run, run_with, Options, Outcome};
+pub use exec::{run, run_with, FuncId, Instance, Options, Outcome};
 pub use program::{AtomicOp, Program};
+pub use qemu::{CRcu, CTree};
 pub use text::TextOrdering;
 
 /// A one-line error about the input (C file, IR, toolchain).

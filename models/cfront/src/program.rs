@@ -82,7 +82,13 @@ pub(crate) enum Extern {
     Calloc,
     Free,
     PthreadCreate,
+    ThreadCreate,
     PthreadJoin,
+    PthreadExit,
+    Callback,
+    Notify,
+    ClockGettime,
+    Gettimeofday,
     AssertFail,
     Abort,
     Observe,
@@ -112,6 +118,12 @@ impl Extern {
             "free" => Extern::Free,
             "pthread_create" => Extern::PthreadCreate,
             "pthread_join" => Extern::PthreadJoin,
+            "pthread_exit" => Extern::PthreadExit,
+            "cfront_thread_create" => Extern::ThreadCreate,
+            "cfront_callback" => Extern::Callback,
+            "cfront_notify" => Extern::Notify,
+            "clock_gettime" => Extern::ClockGettime,
+            "gettimeofday" => Extern::Gettimeofday,
             "__assert_fail" => Extern::AssertFail,
             "abort" => Extern::Abort,
             "cfront_observe" => Extern::Observe,
@@ -349,6 +361,16 @@ impl Program {
     /// accessing one fails.
     pub fn undefined_globals(&self) -> Vec<&str> {
         self.globals.iter().filter(|g| g.external).map(|g| g.name.as_str()).collect()
+    }
+
+    /// The defined function `name`, for [`crate::Instance::call`].
+    pub fn func(&self, name: &str) -> Option<crate::FuncId> {
+        self.func_by_name.get(name).copied().filter(|&i| self.funcs[i as usize].blocks.is_some()).map(crate::FuncId)
+    }
+
+    /// Whether a global of this name is defined (not only declared).
+    pub fn has_global(&self, name: &str) -> bool {
+        self.globals.iter().any(|g| g.name == name && !g.external)
     }
 
     /// Whether a function of this name is defined.

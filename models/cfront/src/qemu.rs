@@ -1,0 +1,295 @@
+//! A QEMU tree as a version: its `util/rcu.c`, `util/event.c` and
+//! `util/notify.c`, compiled with the project's environment
+//! (`qemu/env.c`, `qemu/shadow/`) into one program ([`CTree::load`]), and
+//! util/rcu.c's public API called from Rust on it, per execution ([`CRcu`]).
+//!
+//! No QEMU code is in this repository: the tree is a checkout the user points
+//! at (`util/`, `include/`, `linux-headers/` are enough).  Compile flags:
+//! `clang-14 -O2 -g -D_GNU_SOURCE -DCONFIG_LINUX -DCONFIG_POSIX
+//! -DQEMU_SANITIZE_THREAD`, with `qemu/shadow` (stand-ins for `qemu/osdep.h`
+//! and `qemu/main-loop.h`, which RCU does not decide), the tree's `include/`
+//! and `linux-headers/`, and glib's include directories (`pkg-config
+//! glib-2.0`).  `QEMU_SANITIZE_THREAD` makes `qatomic_rcu_read()` a consume
+//! (acquire) load instead of a relaxed load plus an address dependency, which
+//! neither C11 nor loom tracks: the same choice as the Rust ports (B100).
+//!
+//! **Harness scaffolding** (as the Rust ports' `request_stop`): QEMU's
+//! call_rcu thread never returns.  [`CRcu::shutdown`] asks it to stop, wakes
+//! its idle wait exactly as `call_rcu1()` would (`qemu_event_set(&rcu_call_ready_event)`),
+//! and the thread exits when it is next about to sleep on
+//! `rcu_call_ready_event` with no harness work pending
+//! ([`crate::Instance::stop_at`]).  Nothing else differs from the C.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
+use std::sync::Arc;
+
+use rcu_core::platform::Platform;
+
+use crate::{compile_and_link, Error, FuncId, Instance, Options, Program};
+
+/// A loaded QEMU tree.
+#[derive(Debug)]
+pub struct CTree {
+    /// The directory given.
+    pub dir: PathBuf,
+    /// Column label (`c:LABEL`): the directory's name unless given.
+    pub label: String,
+    /// The linked program.
+    pub prog: Arc<Program>,
+    /// Whether the tree's rcu.c defines `force_rcu()`.
+    pub has_force_rcu: bool,
+    /// Whether its RCU thread uses timed waits (`qemu_event_timedwait`).
+    pub timed_waits: bool,
+    f: Funcs,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Funcs {
+    register: FuncId,
+    unregister: FuncId,
+    read_lock: FuncId,
+    read_unlock: FuncId,
+    synchronize: FuncId,
+    call_rcu1: FuncId,
+    drain: FuncId,
+    force: Option<FuncId>,
+    add_notifier: FuncId,
+    remove_notifier: FuncId,
+    event_set: FuncId,
+    bql_lock: FuncId,
+    bql_unlock: FuncId,
+}
+
+/// The environment's directory (`env.c`, `shadow/`).
+pub fn env_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("qemu")
+}
+
+/// glib's include flags (`pkg-config --cflags glib-2.0`).
+fn glib_cflags() -> Result<Vec<String>, Error> {
+    const MISSING: &str =
+        "glib's headers not found (`pkg-config --cflags glib-2.0` failed): run `ci/setup-c.sh` (apt-get install -y libglib2.0-dev pkg-config)";
+    let o = Command::new("pkg-config")
+        .args(["--cflags", "glib-2.0"])
+        .output()
+        .map_err(|_| Error::new(MISSING.to_string()))?;
+    if !o.status.success() {
+        return Err(Error::new(MISSING.to_string()));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
+}
+
+static LOADS: AtomicU64 = AtomicU64::new(0);
+
+impl CTree {
+    /// Compile and link the tree at `dir` (see the module docs).  Errors are
+    /// one line: a missing directory, a directory that is not a QEMU tree, a
+    /// file that does not compile, or a program that needs something the
+    /// environment does not provide.
+    pub fn load(dir: &Path) -> Result<CTree, Error> {
+        Self::load_with(dir, &[])
+    }
+
+    /// [`CTree::load`] with extra compiler arguments (e.g. `-DBUG=1`).
+    pub fn load_with(dir: &Path, extra: &[&str]) -> Result<CTree, Error> {
+        let d = dir.display();
+        if !dir.is_dir() {
+            return Err(Error::new(format!("{d}: no such directory (expected a QEMU tree with util/ and include/)")));
+        }
+        let srcs: Vec<PathBuf> = ["rcu", "event", "notify"].iter().map(|f| dir.join(format!("util/{f}.c"))).collect();
+        for s in &srcs {
+            if !s.is_file() {
+                return Err(Error::new(format!(
+                    "{d}: not a QEMU tree (no {})",
+                    s.strip_prefix(dir).unwrap().display()
+                )));
+            }
+        }
+        if !dir.join("include/qemu/rcu.h").is_file() {
+            return Err(Error::new(format!("{d}: not a QEMU tree (no include/qemu/rcu.h)")));
+        }
+        let env = env_dir();
+        let mut flags: Vec<String> =
+            ["-D_GNU_SOURCE", "-DCONFIG_LINUX", "-DCONFIG_POSIX", "-DQEMU_SANITIZE_THREAD"].map(String::from).to_vec();
+        for inc in [env.join("shadow"), dir.join("include"), dir.join("linux-headers")] {
+            flags.push("-I".into());
+            flags.push(inc.display().to_string());
+        }
+        flags.extend(glib_cflags()?);
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let out = std::env::temp_dir().join(format!(
+            "cfront-ctree-{}-{}",
+            std::process::id(),
+            LOADS.fetch_add(1, StdOrdering::Relaxed)
+        ));
+        let env_c = env.join("env.c");
+        let mut all: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
+        all.push(&env_c);
+        let linked = compile_and_link(&all, &out, "qemu", &flags).and_then(|ll| Program::load(&ll));
+        let _ = std::fs::remove_dir_all(&out);
+        let prog = linked?;
+        let label = dir.canonicalize().unwrap_or(dir.to_path_buf());
+        let label = label.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "tree".into());
+        Self::check(dir, label, prog)
+    }
+
+    fn check(dir: &Path, label: String, prog: Arc<Program>) -> Result<CTree, Error> {
+        let d = dir.display();
+        if let Some(u) = prog.unsupported().first() {
+            return Err(Error::new(format!("{d}: the program has a construct cfront does not support: {u}")));
+        }
+        if let Some(f) = prog.undefined_functions().first() {
+            return Err(Error::new(format!(
+                "{d}: the program calls `{f}`, which neither the tree nor cfront's QEMU environment defines"
+            )));
+        }
+        if let Some(g) = prog.undefined_globals().first() {
+            return Err(Error::new(format!(
+                "{d}: the program uses global `{g}`, which neither the tree nor cfront's QEMU environment defines"
+            )));
+        }
+        let need = |n: &str| {
+            prog.func(n).ok_or_else(|| Error::new(format!("{d}: util/rcu.c (or the environment) defines no `{n}()`")))
+        };
+        let f = Funcs {
+            register: need("rcu_register_thread")?,
+            unregister: need("rcu_unregister_thread")?,
+            read_lock: need("cfront_rcu_read_lock")?,
+            read_unlock: need("cfront_rcu_read_unlock")?,
+            synchronize: need("synchronize_rcu")?,
+            call_rcu1: need("cfront_call_rcu1")?,
+            drain: need("drain_call_rcu")?,
+            force: prog.func("force_rcu"),
+            add_notifier: need("cfront_add_force_rcu_notifier")?,
+            remove_notifier: need("cfront_remove_force_rcu_notifier")?,
+            event_set: need("qemu_event_set")?,
+            bql_lock: need("cfront_bql_lock")?,
+            bql_unlock: need("cfront_bql_unlock")?,
+        };
+        need("call_rcu_thread")?;
+        if !prog.has_global("rcu_call_ready_event") {
+            return Err(Error::new(format!(
+                "{d}: util/rcu.c has no `rcu_call_ready_event` (the call_rcu thread's idle wait)"
+            )));
+        }
+        Ok(CTree {
+            dir: dir.to_path_buf(),
+            label,
+            has_force_rcu: f.force.is_some(),
+            timed_waits: prog.has_function("qemu_event_timedwait"),
+            prog,
+            f,
+        })
+    }
+}
+
+/// util/rcu.c's API on one execution of a [`CTree`]: the C counterpart of
+/// `models::Rcu`.  Call every method from a thread of the run; each thread
+/// keeps its own `rcu_reader` (a thread-local of the program).
+#[derive(Debug)]
+pub struct CRcu<P: Platform> {
+    inst: Instance<P>,
+    f: Funcs,
+    ready: u64,
+}
+
+/// A force_rcu notifier added with [`CRcu::add_force_rcu_notifier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifierRef(u64);
+
+impl<P: Platform> CRcu<P> {
+    /// The program's constructors: `rcu_init()` creates the call_rcu thread
+    /// and registers the calling thread, as in QEMU.
+    pub fn rcu_init(tree: &CTree, opts: &Options) -> Arc<Self> {
+        let inst = Instance::start(&tree.prog, opts);
+        assert!(inst.stop_at("call_rcu_thread", "rcu_call_ready_event"), "checked by CTree::load");
+        let ready = inst.global("rcu_call_ready_event").expect("checked by CTree::load");
+        Arc::new(CRcu { inst, f: tree.f, ready })
+    }
+
+    /// The interpreted program.
+    pub fn instance(&self) -> &Instance<P> {
+        &self.inst
+    }
+
+    /// `rcu_register_thread()`.
+    pub fn rcu_register_thread(&self) {
+        self.inst.call(self.f.register, &[]);
+    }
+
+    /// `rcu_unregister_thread()`.
+    pub fn rcu_unregister_thread(&self) {
+        self.inst.call(self.f.unregister, &[]);
+    }
+
+    /// `rcu_read_lock()` (static inline in qemu/rcu.h, through the environment).
+    pub fn rcu_read_lock(&self) {
+        self.inst.call(self.f.read_lock, &[]);
+    }
+
+    /// `rcu_read_unlock()`.
+    pub fn rcu_read_unlock(&self) {
+        self.inst.call(self.f.read_unlock, &[]);
+    }
+
+    /// `synchronize_rcu()`.
+    pub fn synchronize_rcu(&self) {
+        self.inst.call_pending(self.f.synchronize, &[]);
+    }
+
+    /// `call_rcu1(node, func)`: `func` runs on the call_rcu thread when the
+    /// callback does (the node is a C allocation carrying its id).
+    pub fn call_rcu1(&self, func: impl FnOnce() + Send + 'static) {
+        let id = self.inst.callback(func);
+        self.inst.call(self.f.call_rcu1, &[id]);
+    }
+
+    /// `drain_call_rcu()`.
+    pub fn drain_call_rcu(&self) {
+        self.inst.call_pending(self.f.drain, &[]);
+    }
+
+    /// `force_rcu()`; false (and nothing called) when the tree has none.
+    pub fn force_rcu(&self) -> bool {
+        match self.f.force {
+            Some(f) => {
+                self.inst.call(f, &[]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `rcu_add_force_rcu_notifier(n)` for the calling thread, `n` running `f`.
+    pub fn add_force_rcu_notifier(&self, f: impl Fn() + Send + Sync + 'static) -> NotifierRef {
+        let id = self.inst.notifier(f);
+        NotifierRef(self.inst.call(self.f.add_notifier, &[id]))
+    }
+
+    /// `rcu_remove_force_rcu_notifier(n)`.
+    pub fn remove_force_rcu_notifier(&self, n: NotifierRef) {
+        self.inst.call(self.f.remove_notifier, &[n.0]);
+    }
+
+    /// `bql_lock()` (the environment's BQL, which util/rcu.c takes around callbacks).
+    pub fn bql_lock(&self) {
+        self.inst.call(self.f.bql_lock, &[]);
+    }
+
+    /// `bql_unlock()`.
+    pub fn bql_unlock(&self) {
+        self.inst.call(self.f.bql_unlock, &[]);
+    }
+
+    /// Harness: stop the call_rcu thread at its next idle wait (waking it as
+    /// `call_rcu1()` would) and join it.  A thread stuck elsewhere makes this
+    /// block, and the checker reports the deadlock.
+    pub fn shutdown(&self) {
+        self.inst.request_stop();
+        self.inst.call(self.f.event_set, &[self.ready]);
+        self.inst.join_threads();
+    }
+}
