@@ -31,6 +31,15 @@ pub fn find_clang() -> Result<PathBuf, Error> {
     if let Ok(c) = search() {
         return Ok(c);
     }
+    run_setup_once();
+    search()
+}
+
+/// Run the project's `ci/setup-c.sh` once per process: as root it installs
+/// what the C front end needs (clang-14, llvm-14-dev, glib's headers) with
+/// apt; otherwise it prints one line saying what to install.  Called when a
+/// lookup fails, so the README's test command needs nothing installed by hand.
+pub fn run_setup_once() {
     static SETUP: std::sync::Once = std::sync::Once::new();
     SETUP.call_once(|| {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ci/setup-c.sh");
@@ -38,7 +47,6 @@ pub fn find_clang() -> Result<PathBuf, Error> {
             let _ = Command::new("bash").arg(&script).status();
         }
     });
-    search()
 }
 
 /// [`find_clang`] over the given directories only: `clang-14`, or the

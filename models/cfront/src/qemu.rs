@@ -71,13 +71,15 @@ pub fn env_dir() -> PathBuf {
 fn glib_cflags() -> Result<Vec<String>, Error> {
     const MISSING: &str =
         "glib's headers not found (`pkg-config --cflags glib-2.0` failed): run `ci/setup-c.sh` (apt-get install -y libglib2.0-dev pkg-config)";
-    let o = Command::new("pkg-config")
-        .args(["--cflags", "glib-2.0"])
-        .output()
-        .map_err(|_| Error::new(MISSING.to_string()))?;
-    if !o.status.success() {
-        return Err(Error::new(MISSING.to_string()));
-    }
+    let query =
+        || Command::new("pkg-config").args(["--cflags", "glib-2.0"]).output().ok().filter(|o| o.status.success());
+    let o = match query() {
+        Some(o) => o,
+        None => {
+            crate::compile::run_setup_once();
+            query().ok_or_else(|| Error::new(MISSING.to_string()))?
+        }
+    };
     Ok(String::from_utf8_lossy(&o.stdout).split_whitespace().map(str::to_string).collect())
 }
 
