@@ -345,11 +345,12 @@ pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
             };
             return Err(format!("site {id} is {what} and cannot be mutated (mutable sites: {})", mutable()));
         }
-        let applies = match (m, site.kind) {
-            (Mutation::Drop | Mutation::Weaken(_), _) => true,
-            (Mutation::Split, SiteKind::Rmw(_)) | (Mutation::Plain, SiteKind::Access(_)) => true,
-            _ => false,
-        };
+        let applies = matches!(
+            (m, site.kind),
+            (Mutation::Drop | Mutation::Weaken(_), _)
+                | (Mutation::Split, SiteKind::Rmw(_))
+                | (Mutation::Plain, SiteKind::Access(_))
+        );
         if !applies {
             let valid: Vec<String> = site.mutations().iter().map(|m| m.to_string()).collect();
             return Err(format!("mutation `{m}` does not apply to site {id} (valid for it: {})", valid.join(", ")));
