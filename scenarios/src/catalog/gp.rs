@@ -196,47 +196,21 @@ fn reader_cs<P: Platform>(rcu: &models::Rcu<P>, objs: &Objs<P>, obs: &crate::har
 
 /// RCU+sync+read / RCU+sync+free, with synchronize_rcu().
 fn gp_sync_read<P: Platform>(x: &Exec<P>) {
-    gp_sync_common(x, false)
+    gp_sync_common(x, false, Objs::new(2))
 }
 
 /// gp_sync_read with race-checked payloads.
 fn gp_sync_read_race<P: Platform>(x: &Exec<P>) {
-    let rcu = x.rcu_init();
-    let objs = Objs::<P>::racy(2);
-    let reader = reader_thread(x, &rcu, &objs, false);
-    objs.publish(1);
-    rcu.synchronize_rcu();
-    objs.free(0);
-    reader.join();
-    x.finish(&rcu);
-}
-
-/// gp_call_rcu_read with race-checked payloads.
-fn gp_call_rcu_read_race<P: Platform>(x: &Exec<P>) {
-    let rcu = x.rcu_init();
-    let objs = Objs::<P>::racy(2);
-    let reader = reader_thread(x, &rcu, &objs, false);
-    objs.publish(1);
-    let freed = Done::<P>::new("freed");
-    let (objs3, freed2) = (objs.clone(), freed.clone());
-    let a = rcu.c().alloc_head("A.rcu");
-    rcu.call_rcu1(a, move || {
-        objs3.free(0);
-        freed2.hit();
-    });
-    freed.wait_for(1, "waiting for A's call_rcu callback");
-    reader.join();
-    x.finish(&rcu);
+    gp_sync_common(x, false, Objs::racy(2))
 }
 
 /// The same with the reader's section nested twice.
 fn gp_nested_read<P: Platform>(x: &Exec<P>) {
-    gp_sync_common(x, true)
+    gp_sync_common(x, true, Objs::new(2))
 }
 
-fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool) {
+fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool, objs: Arc<Objs<P>>) {
     let rcu = x.rcu_init();
-    let objs = Objs::<P>::new(2);
     let reader = reader_thread(x, &rcu, &objs, nested);
     // updater: replace A by B, wait for a grace period, free A.
     objs.publish(1);
@@ -246,12 +220,8 @@ fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool) {
     x.finish(&rcu);
 }
 
-/// The same with call_rcu1(): the callback frees A.
-fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
-    let rcu = x.rcu_init();
-    let objs = Objs::<P>::new(2);
-    let reader = reader_thread(x, &rcu, &objs, false);
-    objs.publish(1);
+/// Updater: `call_rcu1(A.rcu, free A)`, then wait until the callback ran.
+pub(crate) fn call_rcu_free_a<P: Platform>(rcu: &models::Rcu<P>, objs: &Arc<Objs<P>>) {
     let freed = Done::<P>::new("freed");
     let (objs3, freed2) = (objs.clone(), freed.clone());
     let a = rcu.c().alloc_head("A.rcu");
@@ -260,6 +230,23 @@ fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
         freed2.hit();
     });
     freed.wait_for(1, "waiting for A's call_rcu callback");
+}
+
+/// The same with call_rcu1(): the callback frees A.
+fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
+    gp_call_rcu_common(x, Objs::new(2))
+}
+
+/// gp_call_rcu_read with race-checked payloads.
+fn gp_call_rcu_read_race<P: Platform>(x: &Exec<P>) {
+    gp_call_rcu_common(x, Objs::racy(2))
+}
+
+fn gp_call_rcu_common<P: Platform>(x: &Exec<P>, objs: Arc<Objs<P>>) {
+    let rcu = x.rcu_init();
+    let reader = reader_thread(x, &rcu, &objs, false);
+    objs.publish(1);
+    call_rcu_free_a(&rcu, &objs);
     reader.join();
     x.finish(&rcu);
 }

@@ -19,7 +19,7 @@ use models::Version;
 use rcu_core::atomic::{qatomic_read, qatomic_set, QAtomic};
 use rcu_core::platform::Platform;
 
-use super::gp::{reader_thread, Objs};
+use super::gp::{call_rcu_free_a, reader_thread, Objs};
 use super::util::Done;
 use super::{cfg, Exec, Expect, Scenario, Scope, Window};
 use crate::bodies;
@@ -94,14 +94,7 @@ fn gp_call_rcu_busy_rcu_thread<P: Platform>(x: &Exec<P>) {
     let hx = rcu.c().alloc_head("X.rcu");
     rcu.call_rcu1(hx, || {});
     objs.publish(1);
-    let freed = Done::<P>::new("freed");
-    let (objs3, freed2) = (objs.clone(), freed.clone());
-    let a = rcu.c().alloc_head("A.rcu");
-    rcu.call_rcu1(a, move || {
-        objs3.free(0);
-        freed2.hit();
-    });
-    freed.wait_for(1, "waiting for A's call_rcu callback");
+    call_rcu_free_a(&rcu, &objs);
     reader.join();
     x.finish(&rcu);
 }
