@@ -154,7 +154,7 @@ impl<P: Platform> Objs<P> {
 /// (like a long-lived QEMU thread), so that registration, the registry
 /// family's subject, does not race with the grace periods checked here; its
 /// critical section starts once exploration does.
-pub(crate) fn reader_thread<P: Platform>(
+fn reader_thread<P: Platform>(
     x: &Exec<P>,
     rcu: &Arc<models::Rcu<P>>,
     objs: &Arc<Objs<P>>,
@@ -221,7 +221,7 @@ fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool, objs: Arc<Objs<P>>) {
 }
 
 /// Updater: `call_rcu1(A.rcu, free A)`, then wait until the callback ran.
-pub(crate) fn call_rcu_free_a<P: Platform>(rcu: &models::Rcu<P>, objs: &Arc<Objs<P>>) {
+fn call_rcu_free_a<P: Platform>(rcu: &models::Rcu<P>, objs: &Arc<Objs<P>>) {
     let freed = Done::<P>::new("freed");
     let (objs3, freed2) = (objs.clone(), freed.clone());
     let a = rcu.c().alloc_head("A.rcu");
@@ -234,17 +234,24 @@ pub(crate) fn call_rcu_free_a<P: Platform>(rcu: &models::Rcu<P>, objs: &Arc<Objs
 
 /// The same with call_rcu1(): the callback frees A.
 fn gp_call_rcu_read<P: Platform>(x: &Exec<P>) {
-    gp_call_rcu_common(x, Objs::new(2))
+    gp_call_rcu_common(x, Objs::new(2), false)
 }
 
 /// gp_call_rcu_read with race-checked payloads.
 fn gp_call_rcu_read_race<P: Platform>(x: &Exec<P>) {
-    gp_call_rcu_common(x, Objs::racy(2))
+    gp_call_rcu_common(x, Objs::racy(2), false)
 }
 
-fn gp_call_rcu_common<P: Platform>(x: &Exec<P>, objs: Arc<Objs<P>>) {
+/// The call_rcu1() grace-period program; `busy`: an earlier callback X is
+/// queued first, so the RCU thread is busy when A arrives
+/// (gp_call_rcu_busy_rcu_thread).
+pub(crate) fn gp_call_rcu_common<P: Platform>(x: &Exec<P>, objs: Arc<Objs<P>>, busy: bool) {
     let rcu = x.rcu_init();
     let reader = reader_thread(x, &rcu, &objs, false);
+    if busy {
+        let hx = rcu.c().alloc_head("X.rcu");
+        rcu.call_rcu1(hx, || {});
+    }
     objs.publish(1);
     call_rcu_free_a(&rcu, &objs);
     reader.join();

@@ -19,7 +19,7 @@ use models::Version;
 use rcu_core::atomic::{qatomic_read, qatomic_set, QAtomic};
 use rcu_core::platform::Platform;
 
-use super::gp::{call_rcu_free_a, reader_thread, Objs};
+use super::gp::{gp_call_rcu_common, Objs};
 use super::util::Done;
 use super::{cfg, Exec, Expect, Scenario, Scope, Window};
 use crate::bodies;
@@ -88,15 +88,7 @@ fn gp_two_forced_gps<P: Platform>(x: &Exec<P>) {
 /// release (B28, B64/B73, B84) is all that orders the updater's pointer store
 /// before the grace period's `rcu_gp_ctr` store.
 fn gp_call_rcu_busy_rcu_thread<P: Platform>(x: &Exec<P>) {
-    let rcu = x.rcu_init();
-    let objs = Objs::<P>::new(2);
-    let reader = reader_thread(x, &rcu, &objs, false);
-    let hx = rcu.c().alloc_head("X.rcu");
-    rcu.call_rcu1(hx, || {});
-    objs.publish(1);
-    call_rcu_free_a(&rcu, &objs);
-    reader.join();
-    x.finish(&rcu);
+    gp_call_rcu_common(x, Objs::new(2), true)
 }
 
 /// A reader that runs two critical sections while one grace period is in
