@@ -8,6 +8,7 @@
 //! | `semaphore-draft` | [`semaphore`] | Peter Xu's "Make sync_event a semaphore" (2025-11-06, blob dfe031a5c96e) |
 //! | `semaphore-followup` | [`semaphore`] | the same, reading `forced` before `n` (2025-11-07, blob aff98d9ee29c) |
 //! | `v3` | [`v3`] | force_rcu v3 3/5 + 4/5 (blob 2f58f3627f74) |
+//! | `c:LABEL` | [`ctree`] | a QEMU tree's own util/rcu.c, compiled and interpreted (cfront) |
 //!
 //! **Faithful before clever.**  Each port keeps QEMU's function names, control
 //! flow, order of accesses, locks held *and not held*, events set and reset,
@@ -30,6 +31,7 @@ use rcu_core::runtime::{qemu_thread_create, QemuThread, Runtime};
 use serde::Serialize;
 
 pub mod common;
+pub mod ctree;
 pub mod master;
 pub mod seed;
 pub mod semaphore;
@@ -57,8 +59,7 @@ pub trait RcuVersion<P: Platform>: Send + Sync + 'static {
 }
 
 /// The versions, by their command-line names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Version {
     /// Today's QEMU.
     Master,
@@ -72,6 +73,14 @@ pub enum Version {
     SemaphoreFollowup,
     /// force_rcu v3.
     V3,
+    /// A QEMU tree's own C ([`ctree::register`]): `c:LABEL`.
+    C(ctree::CTreeId),
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// Where a version comes from, and which barrier sites it has.
@@ -114,6 +123,7 @@ impl Version {
     /// Metadata.
     pub fn info(self) -> &'static VersionInfo {
         match self {
+            Version::C(id) => ctree::info(id),
             Version::Master => &VersionInfo {
                 name: "master",
                 title: "QEMU master util/rcu.c (== pre-Unify)",
@@ -176,9 +186,25 @@ impl Version {
         self.info().name
     }
 
-    /// Instantiate the version's state (`rcu_init_complete()`'s initialisations).
+    /// The port whose expected results, bounds and configuration a version
+    /// uses: itself, or for a C tree the port it is checked against.
+    pub fn port(self) -> Version {
+        match self {
+            Version::C(id) => ctree::port(id),
+            v => v,
+        }
+    }
+
+    /// Whether this is a compiled C tree (not a Rust port).
+    pub fn is_c(self) -> bool {
+        matches!(self, Version::C(_))
+    }
+
+    /// Instantiate a port's state (`rcu_init_complete()`'s initialisations).
+    /// Panics for a C tree, which [`Rcu::rcu_init`] starts instead.
     pub fn build<P: Platform>(self, rt: Arc<Runtime<P>>) -> Arc<dyn RcuVersion<P>> {
         match self {
+            Version::C(_) => unreachable!("a C tree is not built from a port"),
             Version::Master => Arc::new(master::Master::new(rt)),
             Version::Unify => Arc::new(unify::Unify::new(rt)),
             Version::Seed => Arc::new(seed::Seed::new(rt)),
@@ -213,22 +239,33 @@ impl fmt::Display for Version {
 impl FromStr for Version {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Version::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
-            format!(
-                "unknown version `{s}` (valid: {})",
-                Version::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
-            )
-        })
+        if let Some(label) = s.strip_prefix("c:") {
+            return ctree::by_label(label).map(Version::C).ok_or_else(|| {
+                format!("version `{s}` names a C tree that was not given (add `--c-tree DIR={label}`)")
+            });
+        }
+        Version::ALL.iter().copied().chain(ctree::all().into_iter().map(Version::C)).find(|v| v.name() == s).ok_or_else(
+            || {
+                format!(
+                    "unknown version `{s}` (valid: {}, or c:LABEL with --c-tree DIR=LABEL)",
+                    Version::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+                )
+            },
+        )
     }
 }
 
-/// A running RCU instance: the version's state plus its `call_rcu` thread.
+/// A running RCU instance: a port's state plus its `call_rcu` thread, or a
+/// C tree's program in one execution.  Scenarios see one API.
 pub struct Rcu<P: Platform> {
     /// The version.
     pub version: Version,
-    /// Its state and functions.
-    pub v: Arc<dyn RcuVersion<P>>,
-    thread: Mutex<Option<QemuThread<P>>>,
+    imp: Imp<P>,
+}
+
+enum Imp<P: Platform> {
+    Port { v: Arc<dyn RcuVersion<P>>, thread: Mutex<Option<QemuThread<P>>> },
+    C(ctree::CImpl<P>),
 }
 
 impl<P: Platform> fmt::Debug for Rcu<P> {
@@ -241,69 +278,178 @@ impl<P: Platform> Rcu<P> {
     /// `rcu_init()` / `rcu_init_complete()`: initialise, create the detached
     /// `call_rcu` thread (joinable here), and register the calling thread.
     pub fn rcu_init(version: Version, rt: Arc<Runtime<P>>) -> Arc<Self> {
+        if let Version::C(id) = version {
+            return Arc::new(Rcu { version, imp: Imp::C(ctree::CImpl::rcu_init(id)) });
+        }
         let v = version.build(rt);
         let v2 = v.clone();
         // The caller is assumed to have BQL, so the call_rcu thread must have
         // been quiescent even after forking, just recreate it.
         let th = qemu_thread_create::<P>("call_rcu", move || v2.call_rcu_thread());
         v.c().rcu_register_thread();
-        Arc::new(Rcu { version, v, thread: Mutex::new(Some(th)) })
+        Arc::new(Rcu { version, imp: Imp::Port { v, thread: Mutex::new(Some(th)) } })
     }
 
-    /// The shared state.
+    /// A port's shared state (its heads, lists, events) for port-only
+    /// diagnostics.  Panics on a C tree: scenarios use the methods below.
     pub fn c(&self) -> &RcuCommon<P> {
-        self.v.c()
+        match &self.imp {
+            Imp::Port { v, .. } => v.c(),
+            Imp::C(_) => panic!("Rcu::c(): {} is a C tree, which has no port state", self.version),
+        }
+    }
+
+    /// The port's version object (`None` for a C tree).
+    pub fn port(&self) -> Option<&Arc<dyn RcuVersion<P>>> {
+        match &self.imp {
+            Imp::Port { v, .. } => Some(v),
+            Imp::C(_) => None,
+        }
     }
 
     /// `rcu_read_lock()`.
     pub fn rcu_read_lock(&self) {
-        self.v.c().rcu_read_lock()
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_read_lock(),
+            Imp::C(c) => c.rcu.rcu_read_lock(),
+        }
     }
 
     /// `rcu_read_unlock()`.
     pub fn rcu_read_unlock(&self) {
-        self.v.c().rcu_read_unlock()
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_read_unlock(),
+            Imp::C(c) => c.rcu.rcu_read_unlock(),
+        }
     }
 
     /// `rcu_register_thread()`.
     pub fn rcu_register_thread(&self) {
-        self.v.c().rcu_register_thread()
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_register_thread(),
+            Imp::C(c) => c.rcu.rcu_register_thread(),
+        }
     }
 
     /// `rcu_unregister_thread()`.
     pub fn rcu_unregister_thread(&self) {
-        self.v.c().rcu_unregister_thread()
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_unregister_thread(),
+            Imp::C(c) => c.rcu.rcu_unregister_thread(),
+        }
     }
 
     /// `synchronize_rcu()`.
     pub fn synchronize_rcu(&self) {
-        self.v.synchronize_rcu()
+        match &self.imp {
+            Imp::Port { v, .. } => v.synchronize_rcu(),
+            Imp::C(c) => c.rcu.synchronize_rcu(),
+        }
+    }
+
+    /// A fresh `rcu_head` for [`Rcu::call_rcu1`], named for traces (the
+    /// caller's object in C; a C tree allocates its node in `call_rcu1`).
+    pub fn alloc_head(&self, name: &str) -> HeadRef {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().alloc_head(name),
+            Imp::C(_) => 0,
+        }
+    }
+
+    /// How many `rcu_head`s are left (a C tree's come from its heap: no limit).
+    pub fn heads_free(&self) -> usize {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().heads_free(),
+            Imp::C(_) => usize::MAX,
+        }
     }
 
     /// `call_rcu1(node, func)`.
     pub fn call_rcu1(&self, node: HeadRef, func: impl FnOnce() + Send + 'static) {
-        self.v.call_rcu1(node, Box::new(func))
+        match &self.imp {
+            Imp::Port { v, .. } => v.call_rcu1(node, Box::new(func)),
+            Imp::C(c) => c.rcu.call_rcu1(func),
+        }
     }
 
     /// `drain_call_rcu()`.
     pub fn drain_call_rcu(&self) {
-        self.v.drain_call_rcu()
+        match &self.imp {
+            Imp::Port { v, .. } => v.drain_call_rcu(),
+            Imp::C(c) => c.rcu.drain_call_rcu(),
+        }
     }
 
     /// `force_rcu()`, if the version has it.
     pub fn force_rcu(&self) -> bool {
-        self.v.force_rcu()
+        match &self.imp {
+            Imp::Port { v, .. } => v.force_rcu(),
+            Imp::C(c) => c.rcu.force_rcu(),
+        }
+    }
+
+    /// `rcu_add_force_rcu_notifier(n)` for the calling thread.
+    pub fn rcu_add_force_rcu_notifier(&self, n: rcu_core::notifier::Notifier) {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_add_force_rcu_notifier(n),
+            Imp::C(c) => c.add_notifier(n),
+        }
+    }
+
+    /// `rcu_remove_force_rcu_notifier(n)` for the calling thread, by id.
+    pub fn rcu_remove_force_rcu_notifier(&self, id: u64) {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_remove_force_rcu_notifier(id),
+            Imp::C(c) => c.remove_notifier(id),
+        }
+    }
+
+    /// Harness view: the calling thread's reader (a slot or an address).
+    pub fn me(&self) -> u64 {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().me() as u64,
+            Imp::C(c) => c.rcu.me(),
+        }
+    }
+
+    /// Harness view: the readers on `registry`, read under `rcu_registry_lock`.
+    pub fn registry_members(&self) -> Vec<u64> {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().registry_members().into_iter().map(|m| m as u64).collect(),
+            Imp::C(c) => c.rcu.registry_members(),
+        }
+    }
+
+    /// Harness view: the calling thread's `waiting` flag, without ordering.
+    pub fn peek_waiting(&self) -> bool {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().get_ptr_rcu_reader().waiting.peek(),
+            Imp::C(c) => c.rcu.peek_waiting(),
+        }
+    }
+
+    /// Harness view: whether `rcu_gp_event` is set, without ordering.
+    pub fn peek_gp_event_is_set(&self) -> bool {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_gp_event.peek_is_set(),
+            Imp::C(c) => c.rcu.peek_gp_event_is_set(),
+        }
     }
 
     /// Harness: stop the `call_rcu` thread at its next idle wait and join it.
     /// A thread stuck elsewhere (a lost callback, a stalled grace period) makes
     /// this block, and the checker reports the deadlock.
     pub fn shutdown(&self) {
-        let th = self.thread.lock().unwrap().take();
-        if let Some(th) = th {
-            self.v.c().request_stop();
-            self.v.kick_idle();
-            th.join();
+        match &self.imp {
+            Imp::Port { v, thread } => {
+                let th = thread.lock().unwrap().take();
+                if let Some(th) = th {
+                    v.c().request_stop();
+                    v.kick_idle();
+                    th.join();
+                }
+            }
+            Imp::C(c) => c.shutdown(),
         }
     }
 }

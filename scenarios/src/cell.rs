@@ -50,7 +50,7 @@ impl CellSpec {
             preemption_bound: scenario
                 .bound_overrides
                 .iter()
-                .find(|(v, _)| *v == version)
+                .find(|(v, _)| *v == version.port())
                 .map(|(_, b)| *b)
                 .unwrap_or(scenario.preemption_bound),
             iterations: match checker {
@@ -125,7 +125,7 @@ pub fn base_config(checker: Checker) -> RunConfig {
 /// The run configuration a cell uses.
 pub fn run_config(spec: &CellSpec, capture_id: u64) -> RunConfig {
     let mut cfg = base_config(spec.checker);
-    (spec.scenario.configure)(spec.version, &mut cfg);
+    (spec.scenario.configure)(spec.version.port(), &mut cfg);
     cfg.mutations = spec.mutations.clone();
     cfg.capture = capture_id;
     cfg.loom_fence_events = spec.loom_fence_events;
@@ -201,7 +201,7 @@ fn finish_cell(spec: &CellSpec, outcome: Outcome, replay: Option<String>) -> Cel
     let expected = if spec.scenario.scope == Scope::Primitive {
         (spec.scenario.expect)(Version::Master)
     } else {
-        (spec.scenario.expect)(spec.version)
+        (spec.scenario.expect)(spec.version.port())
     };
     CellResult { spec: spec.clone(), outcome, expected, windows, replay }
 }

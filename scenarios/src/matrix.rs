@@ -361,3 +361,105 @@ pub fn render_json(results: &[CellResult]) -> Value {
         "summary": summary_json(results),
     })
 }
+
+/// One row of `matrix --compare`: a C tree's cell beside its port's.
+#[derive(Clone, Debug)]
+pub struct CompareRow {
+    /// Scenario.
+    pub scenario: &'static str,
+    /// The C version (`c:LABEL`) and its port.
+    pub c: Version,
+    /// The port.
+    pub port: Version,
+    /// `holds` / `VIOLATED (kind)` / … of each.
+    pub c_verdict: String,
+    /// The port's.
+    pub port_verdict: String,
+    /// Whether each met its expectation (windows included).
+    pub c_as_expected: bool,
+    /// The port's.
+    pub port_as_expected: bool,
+    /// Executions of each.
+    pub executions: (u64, u64),
+    /// Seconds of each.
+    pub seconds: (f64, f64),
+    /// Same verdict and same agreement with the expectation.
+    pub same: bool,
+}
+
+fn verdict_key(r: &CellResult) -> String {
+    match r.outcome.verdict.kind() {
+        Some(k) => format!("{} ({k})", r.outcome.verdict.label()),
+        None => r.outcome.verdict.label().to_string(),
+    }
+}
+
+/// Pair every C cell with its port's cell of the same scenario.
+pub fn compare(results: &[CellResult]) -> Vec<CompareRow> {
+    let mut rows = vec![];
+    for c in results.iter().filter(|r| r.spec.version.is_c()) {
+        let port = c.spec.version.port();
+        let Some(p) = results.iter().find(|r| r.spec.scenario.name == c.spec.scenario.name && r.spec.version == port)
+        else {
+            continue;
+        };
+        let (cv, pv) = (verdict_key(c), verdict_key(p));
+        rows.push(CompareRow {
+            scenario: c.spec.scenario.name,
+            c: c.spec.version,
+            port,
+            same: cv == pv && c.matches() == p.matches(),
+            c_verdict: cv,
+            port_verdict: pv,
+            c_as_expected: c.matches(),
+            port_as_expected: p.matches(),
+            executions: (c.outcome.executions, p.outcome.executions),
+            seconds: (c.outcome.seconds, p.outcome.seconds),
+        });
+    }
+    rows
+}
+
+/// The comparison as text: one line per scenario, then the count.
+pub fn compare_text(rows: &[CompareRow]) -> String {
+    let mut s = String::from("\nC tree against its port (same scenario, same checker and bound):\n");
+    s += &format!(
+        "{:<34} {:<10} {:<24} {:<24} {:>7} {:>7}  same\n",
+        "scenario", "tree", "C verdict", "port verdict", "execs", "cost"
+    );
+    for r in rows {
+        let mark = |ok: bool| if ok { "" } else { " !" };
+        s += &format!(
+            "{:<34} {:<10} {:<24} {:<24} {:>7} {:>6.1}×  {}\n",
+            r.scenario,
+            r.c.name(),
+            format!("{}{}", r.c_verdict, mark(r.c_as_expected)),
+            format!("{}={}{}", r.port.name(), r.port_verdict, mark(r.port_as_expected)),
+            format!("{:.2}", r.executions.0 as f64 / r.executions.1.max(1) as f64),
+            r.seconds.0 / r.seconds.1.max(1e-3),
+            if r.same { "yes" } else { "NO" }
+        );
+    }
+    let differ = rows.iter().filter(|r| !r.same).count();
+    s += &format!(
+        "{} scenario(s) compared, {} differ (`!`: not as expected; execs and cost: C / port)\n",
+        rows.len(),
+        differ
+    );
+    s
+}
+
+/// The comparison as JSON.
+pub fn compare_json(rows: &[CompareRow]) -> Value {
+    json!(rows
+        .iter()
+        .map(|r| json!({
+            "scenario": r.scenario, "version": r.c.name(), "port": r.port.name(),
+            "c_verdict": r.c_verdict, "port_verdict": r.port_verdict,
+            "c_as_expected": r.c_as_expected, "port_as_expected": r.port_as_expected,
+            "c_executions": r.executions.0, "port_executions": r.executions.1,
+            "c_seconds": r.seconds.0, "port_seconds": r.seconds.1,
+            "cost_ratio": r.seconds.0 / r.seconds.1.max(1e-3), "same": r.same,
+        }))
+        .collect::<Vec<_>>())
+}

@@ -342,7 +342,7 @@ impl<P: Platform> Worker<P> {
                     mine.publish(cur);
                     let c = next_cb;
                     next_cb += 1;
-                    let head = rcu.c().alloc_head(&format!("t{t}.{}.rcu", obj_name(old)));
+                    let head = rcu.alloc_head(&format!("t{t}.{}.rcu", obj_name(old)));
                     let (o, ran, done) = (mine.clone(), self.ran.clone(), self.done.clone());
                     rcu.call_rcu1(head, move || {
                         assert!(!ran[c].peek(), "[assertion] t{t}'s callback freeing {} ran twice", obj_name(old));
@@ -384,12 +384,12 @@ impl<P: Platform> Worker<P> {
                 Op::Notifier => {
                     let id = 0x1000 + ((t as u64) << 8) + k as u64;
                     let obs = self.obs.clone();
-                    rcu.c().rcu_add_force_rcu_notifier(Notifier {
+                    rcu.rcu_add_force_rcu_notifier(Notifier {
                         id,
                         name: format!("t{t}.notifier{k}"),
                         notify: Arc::new(move || obs.add("notifier_fired", 1)),
                     });
-                    rcu.c().rcu_remove_force_rcu_notifier(id);
+                    rcu.rcu_remove_force_rcu_notifier(id);
                     self.obs.add("notifiers", 1);
                 }
             }

@@ -154,7 +154,7 @@ fn rcu_torture_reader(rcu: &models::Rcu<P>, sh: &Shared, obs: &Obs) {
 
 fn rcu_update_stress(rcu: &Arc<models::Rcu<P>>, sh: &Shared, cbs: &Arc<Callbacks>, obs: &Obs) {
     let mut updates = 0u64;
-    while !sh.stopping() && rcu.c().heads_free() > 64 {
+    while !sh.stopping() && rcu.heads_free() > 64 {
         let cur = qatomic_read(&sh.current) as usize;
         let i = (cur + 1) % PIPE_LEN;
         assert_ne!(i, cur);
@@ -189,7 +189,7 @@ fn rcu_update_stress(rcu: &Arc<models::Rcu<P>>, sh: &Shared, cbs: &Arc<Callbacks
         let c2 = cbs.clone();
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
         cbs.queued.fetch_add(1, StdOrdering::Relaxed);
-        let h = rcu.c().alloc_head("update.rcu");
+        let h = rcu.alloc_head("update.rcu");
         rcu.call_rcu1(h, move || {
             assert!(!ran.swap(true, StdOrdering::Relaxed), "[assertion] a call_rcu1 callback ran twice");
             c2.run.fetch_add(1, StdOrdering::Relaxed);
@@ -226,7 +226,7 @@ fn program(v: Version, o: Opts, obs: Arc<Obs>) -> Program<P> {
             let (rcu2, sh2, obs2) = (rcu.clone(), sh.clone(), obs.clone());
             threads.push(x.spawn(&format!("fake_updater{i}"), move || {
                 let mut n = 0;
-                while !sh2.stopping() && rcu2.c().heads_free() > 64 {
+                while !sh2.stopping() && rcu2.heads_free() > 64 {
                     rcu2.synchronize_rcu();
                     n += 1;
                     g_usleep::<P>(1000);
@@ -239,10 +239,10 @@ fn program(v: Version, o: Opts, obs: Arc<Obs>) -> Program<P> {
             threads.push(x.spawn("drainer", move || {
                 rcu2.rcu_register_thread();
                 let mut n = 0;
-                while !sh2.stopping() && rcu2.c().heads_free() > 64 {
+                while !sh2.stopping() && rcu2.heads_free() > 64 {
                     let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
                     let r2 = ran.clone();
-                    let h = rcu2.c().alloc_head("drain.rcu");
+                    let h = rcu2.alloc_head("drain.rcu");
                     rcu2.call_rcu1(h, move || r2.store(true, StdOrdering::Relaxed));
                     rcu2.drain_call_rcu();
                     assert!(

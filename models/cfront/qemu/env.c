@@ -174,3 +174,9 @@ void cfront_remove_force_rcu_notifier(void *p)
     rcu_remove_force_rcu_notifier(&n->notifier);
     free(n);
 }
+
+/* Layouts the harness reads without calling in (cfront::qemu's windows and
+ * registry view): offsets into the tree's own structures. */
+const unsigned long cfront_off_reader_node = offsetof(struct rcu_reader_data, node);
+const unsigned long cfront_off_reader_waiting = offsetof(struct rcu_reader_data, waiting);
+const unsigned long cfront_off_event_value = offsetof(QemuEvent, value);

@@ -135,6 +135,99 @@ impl<P: Platform> std::fmt::Debug for Instance<P> {
     }
 }
 
+/// What the interpreter reports to a watcher ([`Instance::start_watched`]).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A call is about to be made (defined or environment function).
+    Call {
+        /// The callee.
+        callee: &'a str,
+        /// Its arguments.
+        args: &'a [u64],
+        /// The call site.
+        loc: u32,
+    },
+    /// That call returned.
+    Returned {
+        /// The callee.
+        callee: &'a str,
+        /// Its arguments.
+        args: &'a [u64],
+        /// The call site.
+        loc: u32,
+    },
+    /// An atomic access (load, store, read-modify-write, compare-exchange),
+    /// after it took effect.
+    Atomic {
+        /// The location.
+        addr: u64,
+        /// The value it read, if it reads.
+        read: Option<u64>,
+        /// The value it wrote, if it wrote.
+        wrote: Option<u64>,
+        /// The instruction's location id ([`Program::loc_line`]).
+        loc: u32,
+    },
+}
+
+/// A watcher: see [`Instance::start_watched`].
+pub type Watch<P> = Arc<dyn Fn(&View<'_, P>, &Event<'_>) + Send + Sync>;
+
+/// What a watcher may look at: the program, the calling thread, memory as
+/// last written (no model access), the other threads' calls in progress.
+pub struct View<'a, P: Platform> {
+    th: &'a Th<P>,
+}
+
+impl<P: Platform> View<'_, P> {
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.th.prog
+    }
+
+    /// The calling thread's name.
+    pub fn thread(&self) -> &str {
+        &self.th.st.name
+    }
+
+    /// The address of the calling thread's instance of thread-local `name`.
+    pub fn tls(&self, name: &str) -> Option<u64> {
+        tls_of(&self.th.prog, &self.th.st, name)
+    }
+
+    /// The value last written to the `size`-byte location at `addr`, in
+    /// execution order, without a model access (`None`: no such location).
+    pub fn peek(&self, addr: u64, size: u8) -> Option<u64> {
+        self.th.m.peek(addr, size)
+    }
+
+    /// Count a diagnostic probe (the rcu-core run's `Diag`), as the Rust
+    /// ports' `rt.probe(…)` calls do.
+    pub fn probe(&self, name: &'static str) {
+        if let Some(ctx) = rcu_core::runtime::try_current::<P>() {
+            ctx.rt.probe(name);
+        }
+    }
+
+    /// Whether the calling thread has a call in progress whose call site is
+    /// in one of `locs`.
+    pub fn self_in(&self, locs: &std::collections::BTreeSet<u32>) -> bool {
+        lock(&self.th.st.frames).iter().any(|l| locs.contains(l))
+    }
+
+    /// Whether a thread other than the caller has a call in progress whose
+    /// call site is in one of `locs` (e.g. a function's lines: the thread is
+    /// inside it, blocked or not).
+    pub fn others_in(&self, locs: &std::collections::BTreeSet<u32>) -> bool {
+        let ths: Vec<Arc<ThState>> = lock(&self.th.m.ths).values().cloned().collect();
+        ths.iter().filter(|t| !Arc::ptr_eq(t, &self.th.st)).any(|t| lock(&t.frames).iter().any(|l| locs.contains(l)))
+    }
+}
+
+fn tls_of(prog: &Program, st: &ThState, name: &str) -> Option<u64> {
+    prog.globals.iter().position(|g| g.tls && g.name == name).map(|i| st.tls[i])
+}
+
 /// A function of the program, resolved once ([`Instance::func`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FuncId(pub(crate) u32);
@@ -144,7 +237,16 @@ impl<P: Platform> Instance<P> {
     /// (QEMU's `rcu_init`) on the calling thread, which must belong to a
     /// rcu-core run ([`Runtime::enter`] or a `qemu_thread_create` thread).
     pub fn start(prog: &Arc<Program>, opts: &Options) -> Self {
-        let m = Arc::new(Machine::<P>::new(prog.clone(), opts.clone()));
+        Self::start_watched(prog, opts, None)
+    }
+
+    /// [`Instance::start`] with a watcher that sees every call, return and
+    /// atomic access of the program (the constructors' included), on the
+    /// thread that makes it.  A watcher is scaffolding: it must not call into
+    /// the program; it reads memory with [`View::peek`] (no model access) and
+    /// counts with [`View::probe`].
+    pub fn start_watched(prog: &Arc<Program>, opts: &Options, watch: Option<Watch<P>>) -> Self {
+        let m = Arc::new(Machine::<P>::new(prog.clone(), opts.clone(), watch));
         m.init_globals();
         let mut t = Th::current(&m, u32::MAX);
         for &c in &prog.ctors {
@@ -236,9 +338,58 @@ impl<P: Platform> Instance<P> {
         }
     }
 
+    /// The value last written to the `size`-byte location at `addr`, in
+    /// execution order, without a model access (harness assertions and
+    /// windows only; `None`: no such location).
+    pub fn peek(&self, addr: u64, size: u8) -> Option<u64> {
+        self.m.peek(addr, size)
+    }
+
+    /// The address of the calling thread's instance of thread-local `name`
+    /// (created on its first call into the program).
+    pub fn tls(&self, name: &str) -> Option<u64> {
+        let t = Th::current(&self.m, u32::MAX);
+        tls_of(&self.m.prog, &t.st, name)
+    }
+
+    /// Run `f` holding the `pthread_mutex_t` at `addr` (the harness's quiet
+    /// view of lock-protected data, as the Rust ports' `registry_members`);
+    /// `None` when no mutex was initialised there.
+    pub fn with_mutex<R>(&self, addr: u64, f: impl FnOnce() -> R) -> Option<R> {
+        let mx = lock(&self.m.mutexes).get(&addr).cloned()?;
+        let me = current::<P>();
+        me.quietly(|| qemu_mutex_lock(&mx));
+        let r = f();
+        me.quietly(|| qemu_mutex_unlock(&mx));
+        Some(r)
+    }
+
     /// The `cfront_observe` calls so far.
     pub fn observations(&self) -> Vec<(String, i64)> {
         lock(&self.m.obs).clone()
+    }
+}
+
+/// A name that lives as long as the process (rcu-core's mutexes take
+/// `&'static str`), leaked once per distinct name.
+fn intern(s: &str) -> &'static str {
+    static NAMES: Mutex<std::collections::BTreeSet<&'static str>> = Mutex::new(std::collections::BTreeSet::new());
+    let mut n = lock(&NAMES);
+    if let Some(&k) = n.get(s) {
+        return k;
+    }
+    let k: &'static str = Box::leak(s.to_string().into_boxed_str());
+    n.insert(k);
+    k
+}
+
+fn ord_name(o: Ordering) -> &'static str {
+    match o {
+        Ordering::Relaxed => "relaxed",
+        Ordering::Acquire => "acquire",
+        Ordering::Release => "release",
+        Ordering::AcqRel => "acq_rel",
+        _ => "seq_cst",
     }
 }
 
@@ -254,11 +405,15 @@ fn mask(w: u32) -> u64 {
     }
 }
 
-/// A location's value (a backend atomic) and its race-check shadow.
+/// A location's value (a backend atomic) and its race-check shadow, plus a
+/// mirror of the value last written in execution order (a std atomic the
+/// checkers do not see): what a harness [`Instance::peek`] or a watcher's
+/// [`View::peek`] reads without adding an access to the model.
 struct Slot<P: Platform> {
     size: u8,
     word: Word<P>,
     shadow: P::Cell<()>,
+    mirror: AtomicU64,
 }
 
 enum Word<P: Platform> {
@@ -269,7 +424,10 @@ enum Word<P: Platform> {
 impl<P: Platform> Slot<P> {
     fn new(size: u8, v: u64) -> Self {
         let word = if size == 8 { Word::W64(RawAtomic::new(v)) } else { Word::W32(RawAtomic::new(v as u32)) };
-        Slot { size, word, shadow: RawCell::new(()) }
+        Slot { size, word, shadow: RawCell::new(()), mirror: AtomicU64::new(v) }
+    }
+    fn mirror(&self, v: u64) {
+        self.mirror.store(v, StdOrdering::Relaxed);
     }
     fn load(&self, o: Ordering) -> u64 {
         match &self.word {
@@ -282,14 +440,24 @@ impl<P: Platform> Slot<P> {
             Word::W32(a) => a.store(v as u32, o),
             Word::W64(a) => a.store(v, o),
         }
+        self.mirror(v);
     }
     fn cas(&self, c: u64, n: u64, s: Ordering, f: Ordering) -> Result<u64, u64> {
-        match &self.word {
+        let r = match &self.word {
             Word::W32(a) => a.compare_exchange(c as u32, n as u32, s, f).map(u64::from).map_err(u64::from),
             Word::W64(a) => a.compare_exchange(c, n, s, f),
+        };
+        if r.is_ok() {
+            self.mirror(n);
         }
+        r
     }
     fn rmw(&self, op: RmwOp, v: u64, o: Ordering) -> u64 {
+        let old = self.rmw_raw(op, v, o);
+        self.mirror(rmw_value(op, old, v, u32::from(self.size) * 8));
+        old
+    }
+    fn rmw_raw(&self, op: RmwOp, v: u64, o: Ordering) -> u64 {
         let w = u32::from(self.size) * 8;
         match (&self.word, op) {
             (Word::W32(a), RmwOp::Xchg) => return u64::from(a.swap(v as u32, o)),
@@ -432,6 +600,8 @@ struct Machine<P: Platform> {
     /// [`Instance::stop_at`]: `(entry function, futex address)`.
     stop_at: Mutex<Option<(u32, u64)>>,
     stop: AtomicBool,
+    /// [`Instance::start_watched`].
+    watch: Option<Watch<P>>,
 }
 
 type Callback = Box<dyn FnOnce() + Send>;
@@ -458,8 +628,9 @@ fn clock_ns<P: Platform>() -> u64 {
 }
 
 impl<P: Platform> Machine<P> {
-    fn new(prog: Arc<Program>, opts: Options) -> Self {
+    fn new(prog: Arc<Program>, opts: Options, watch: Option<Watch<P>>) -> Self {
         Machine {
+            watch,
             prog,
             opts,
             mem: Mutex::new(Mem { allocs: BTreeMap::new(), next: DYN_BASE, heap_count: 0 }),
@@ -501,6 +672,23 @@ impl<P: Platform> Machine<P> {
         }
     }
 
+    fn peek(&self, addr: u64, size: u8) -> Option<u64> {
+        let mem = lock(&self.mem);
+        let (&base, a) = mem.allocs.range(..=addr).next_back()?;
+        if let Some(img) = &a.constant {
+            let off = (addr - base) as usize;
+            let mut b = [0u8; 8];
+            b[..size as usize].copy_from_slice(img.get(off..off + size as usize)?);
+            return Some(u64::from_le_bytes(b));
+        }
+        match a.slots.get(&(addr - base)) {
+            Some(s) if s.size == size => Some(s.mirror.load(StdOrdering::Relaxed)),
+            Some(_) => None,
+            None if addr - base + u64::from(size) <= a.size => Some(a.initial(addr - base, size)),
+            None => None,
+        }
+    }
+
     fn alloc(&self, size: u64, kind: Kind, name: String, init: Option<Arc<Vec<u8>>>, leaves: &[(u64, u8)]) -> u64 {
         let mut mem = lock(&self.mem);
         let base = mem.next.next_multiple_of(16);
@@ -536,6 +724,9 @@ struct ThState {
     /// The function the thread was created to run (`u32::MAX`: a thread the
     /// harness created).
     entry: u32,
+    /// With a watcher: the call sites of the calls in progress, outermost
+    /// first ([`View::in_lines`]).
+    frames: Mutex<Vec<u32>>,
 }
 
 /// One interpreted thread.
@@ -563,11 +754,61 @@ impl<P: Platform> Th<P> {
                     &g.leaves,
                 );
             }
-            let st = Arc::new(ThState { name: me.name.clone(), tls, errno: AtomicU64::new(0), entry });
+            let st = Arc::new(ThState {
+                name: me.name.clone(),
+                tls,
+                errno: AtomicU64::new(0),
+                entry,
+                frames: Mutex::new(Vec::new()),
+            });
             lock(&m.ths).insert(me.id, st.clone());
             st
         });
         Th { m: m.clone(), prog: m.prog.clone(), st }
+    }
+
+    fn watch(&self, ev: Event<'_>) {
+        if let Some(w) = &self.m.watch {
+            w(&View { th: self }, &ev);
+        }
+    }
+
+    /// A trace line for the counterexample table: `file:line fn: what`.
+    fn trace(&self, loc: u32, what: std::fmt::Arguments<'_>) {
+        if let Some(ctx) = rcu_core::runtime::try_current::<P>() {
+            if ctx.tracing() {
+                ctx.trace(format_args!("{}: {what}", self.prog.loc(loc)));
+            }
+        }
+    }
+
+    /// A short name for a location in a trace: `rcu_gp_ctr`,
+    /// `rcu_reader@reader+8`, `heap#3+0`.
+    fn short_name(&self, addr: u64) -> String {
+        let mem = lock(&self.m.mem);
+        match mem.allocs.range(..=addr).next_back() {
+            Some((base, a)) => {
+                let n = match a.kind {
+                    Kind::Global => a.name.trim_start_matches("global ").trim_matches('`').to_string(),
+                    Kind::Tls => a
+                        .name
+                        .strip_prefix("thread-local `")
+                        .and_then(|r| r.split_once("` of "))
+                        .map(|(g, t)| format!("{g}@{t}"))
+                        .unwrap_or_else(|| a.name.clone()),
+                    Kind::Heap | Kind::Stack => a.name.split(" (").next().unwrap_or("").to_string(),
+                };
+                match addr - base {
+                    0 => n,
+                    off => format!("{n}+{off}"),
+                }
+            }
+            None => format!("{addr:#x}"),
+        }
+    }
+
+    fn tracing(&self) -> bool {
+        rcu_core::runtime::try_current::<P>().is_some_and(|c| c.tracing())
     }
 
     fn fail(&self, kind: &str, msg: impl std::fmt::Display, loc: u32) -> ! {
@@ -812,12 +1053,44 @@ impl<P: Platform> Th<P> {
     fn call_at(&mut self, f: u32, args: Vec<u64>, loc: u32) -> u64 {
         let prog = self.prog.clone();
         let func = &prog.funcs[f as usize];
-        match &func.blocks {
+        let watched = self.m.watch.is_some();
+        if watched {
+            self.watch(Event::Call { callee: &func.name, args: &args, loc });
+            lock(&self.st.frames).push(loc);
+        }
+        if func.blocks.is_some() && loc != 0 && self.tracing() {
+            let shown: Vec<String> = args.iter().map(|&a| self.show_arg(a)).collect();
+            self.trace(loc, format_args!("{}({})", func.name, shown.join(", ")));
+        }
+        let saved = watched.then(|| args.clone());
+        let r = match &func.blocks {
             Some(blocks) => self.exec(func, blocks, args),
             None => match func.ext {
                 Some(e) => self.ext(e, func, &args, loc),
                 None => self.fail("unsupported", format_args!("call to undefined function `{}`", func.name), loc),
             },
+        };
+        if let Some(args) = saved {
+            lock(&self.st.frames).pop();
+            self.watch(Event::Returned { callee: &func.name, args: &args, loc });
+        }
+        r
+    }
+
+    /// An argument in a trace: `&rcu_gp_event` for an address, else the number.
+    fn show_arg(&self, a: u64) -> String {
+        if a >= FUNC_BASE {
+            let i = (a - FUNC_BASE) / 16;
+            self.prog.funcs.get(i as usize).map(|f| f.name.clone()).unwrap_or_else(|| format!("{a:#x}"))
+        } else if a >= crate::program::GLOBAL_BASE {
+            let n = self.short_name(a);
+            if n.starts_with("0x") {
+                a.to_string()
+            } else {
+                format!("&{n}")
+            }
+        } else {
+            a.to_string()
         }
     }
 
@@ -969,29 +1242,46 @@ impl<P: Platform> Th<P> {
                 allocas.push(a);
                 a
             }
-            Op::Load { p, size, ord, spec: false } => self.load(self.val(l, p), *size, *ord, loc),
+            Op::Load { p, size, ord: Some(o), spec: false } => {
+                let a = self.val(l, p);
+                let v = self.load(a, *size, Some(*o), loc);
+                self.atomic_done(a, Some(v), None, *o, "load", loc);
+                v
+            }
+            Op::Load { p, size, ord: None, spec: false } => self.load(self.val(l, p), *size, None, loc),
             Op::Load { spec: true, .. } => unreachable!("handled in exec"),
             Op::Store { p, v, size, ord } => {
-                self.store(self.val(l, p), *size, self.val(l, v), *ord, loc);
+                let (a, v) = (self.val(l, p), self.val(l, v));
+                self.store(a, *size, v, *ord, loc);
+                if let Some(o) = ord {
+                    self.atomic_done(a, None, Some(v & mask(u32::from(*size) * 8)), *o, "store", loc);
+                }
                 0
             }
             Op::Rmw { op, p, v, size, ord } => {
-                let s = self.atomic_slot(self.val(l, p), *size, loc);
-                s.rmw(*op, self.val(l, v) & mask(u32::from(*size) * 8), *ord)
+                let a = self.val(l, p);
+                let s = self.atomic_slot(a, *size, loc);
+                let (w, v) = (u32::from(*size) * 8, self.val(l, v) & mask(u32::from(*size) * 8));
+                let old = s.rmw(*op, v, *ord);
+                self.atomic_done(a, Some(old), Some(rmw_value(*op, old, v, w)), *ord, op.name(), loc);
+                old
             }
             Op::CmpXchg { p, exp, new, size, succ, fail, flag } => {
                 let s = self.atomic_slot(self.val(l, p), *size, loc);
                 let m = mask(u32::from(*size) * 8);
-                let (old, ok) = match s.cas(self.val(l, exp) & m, self.val(l, new) & m, *succ, *fail) {
+                let (a, new) = (self.val(l, p), self.val(l, new) & m);
+                let (old, ok) = match s.cas(self.val(l, exp) & m, new, *succ, *fail) {
                     Ok(v) => (v, true),
                     Err(v) => (v, false),
                 };
                 l[*flag as usize] = u64::from(ok);
+                self.atomic_done(a, Some(old), ok.then_some(new), if ok { *succ } else { *fail }, "cmpxchg", loc);
                 old
             }
             Op::Copy { a } => self.val(l, a),
             Op::Fence { ord } => {
                 P::fence(*ord);
+                self.trace(loc, format_args!("fence {}", ord_name(*ord)));
                 0
             }
             Op::Call { callee, args } => {
@@ -1004,6 +1294,21 @@ impl<P: Platform> Th<P> {
             }
             Op::Nop => 0,
             Op::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.st.name),
+        }
+    }
+
+    /// After an atomic access: tell the watcher, trace it.
+    fn atomic_done(&self, addr: u64, read: Option<u64>, wrote: Option<u64>, o: Ordering, what: &str, loc: u32) {
+        self.watch(Event::Atomic { addr, read, wrote, loc });
+        if self.tracing() {
+            let obj = self.short_name(addr);
+            let ord = ord_name(o);
+            match (read, wrote) {
+                (Some(r), Some(w)) => self.trace(loc, format_args!("{what} {ord} {obj}: {r} → {w}")),
+                (Some(r), None) => self.trace(loc, format_args!("{what} {ord} {obj} = {r}")),
+                (None, Some(w)) => self.trace(loc, format_args!("{what} {ord} {obj} = {w}")),
+                (None, None) => {}
+            }
         }
     }
 
@@ -1210,7 +1515,8 @@ impl<P: Platform> Th<P> {
                 if arg(1) != 0 {
                     self.fail("unsupported", "pthread_mutex_init with attributes", loc);
                 }
-                lock(&self.m.mutexes).insert(arg(0), Arc::new(QemuMutex::new("pthread_mutex")));
+                let name = intern(self.short_name(arg(0)).trim_end_matches("+0"));
+                lock(&self.m.mutexes).insert(arg(0), Arc::new(QemuMutex::new(name)));
                 0
             }
             Extern::MutexDestroy => {

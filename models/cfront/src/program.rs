@@ -75,6 +75,25 @@ pub(crate) enum RmwOp {
     UMin,
 }
 
+impl RmwOp {
+    /// The IR mnemonic (`xchg`, `add`, …) for traces.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RmwOp::Xchg => "xchg",
+            RmwOp::Add => "add",
+            RmwOp::Sub => "sub",
+            RmwOp::And => "and",
+            RmwOp::Nand => "nand",
+            RmwOp::Or => "or",
+            RmwOp::Xor => "xor",
+            RmwOp::Max => "max",
+            RmwOp::Min => "min",
+            RmwOp::UMax => "umax",
+            RmwOp::UMin => "umin",
+        }
+    }
+}
+
 /// A function provided by the environment (not C code).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Extern {
@@ -320,6 +339,9 @@ pub struct Program {
     pub(crate) func_by_name: BTreeMap<String, u32>,
     pub(crate) globals: Vec<Global>,
     pub(crate) locs: Vec<String>,
+    /// Per loc: `(file, line)` (`file` relative to the tree: `util/rcu.c`,
+    /// `include/qemu/rcu.h`; line 0 without debug information).
+    pub(crate) loc_lines: Vec<(Arc<str>, u32)>,
     /// `__attribute__((constructor))` functions, in priority order.
     pub(crate) ctors: Vec<u32>,
     atomics: BTreeMap<String, Vec<AtomicOp>>,
@@ -368,6 +390,21 @@ impl Program {
         self.func_by_name.get(name).copied().filter(|&i| self.funcs[i as usize].blocks.is_some()).map(crate::FuncId)
     }
 
+    /// The fixed address of defined, non-thread-local global `name`.
+    pub fn global_addr(&self, name: &str) -> Option<u64> {
+        self.globals.iter().find(|g| g.name == name && !g.tls && !g.external).map(|g| g.addr)
+    }
+
+    /// The first 8 bytes of the constant global at `addr` (a layout the
+    /// environment exports), if it is one.
+    pub fn constant_u64(&self, addr: u64) -> Option<u64> {
+        let g = self.globals.iter().find(|g| g.addr == addr && g.constant)?;
+        let mut b = [0u8; 8];
+        let n = g.image.len().min(8);
+        b[..n].copy_from_slice(&g.image[..n]);
+        Some(u64::from_le_bytes(b))
+    }
+
     /// Whether a global of this name is defined (not only declared).
     pub fn has_global(&self, name: &str) -> bool {
         self.globals.iter().any(|g| g.name == name && !g.external)
@@ -381,6 +418,36 @@ impl Program {
     pub(crate) fn loc(&self, i: u32) -> &str {
         &self.locs[i as usize]
     }
+
+    /// The C `(file, line)` of a location id (as the interpreter reports it
+    /// to a watcher); `("", 0)` without debug information.
+    pub fn loc_line(&self, i: u32) -> (&str, u32) {
+        let (f, l) = &self.loc_lines[i as usize];
+        (f, *l)
+    }
+
+    /// The location ids whose C file ends with `file` and whose line is in
+    /// `lines` (a watcher's probe points).
+    pub fn locs_at(&self, file: &str, lines: std::ops::RangeInclusive<u32>) -> Vec<u32> {
+        (0..self.loc_lines.len() as u32)
+            .filter(|&i| {
+                let (f, l) = &self.loc_lines[i as usize];
+                f.ends_with(file) && lines.contains(l)
+            })
+            .collect()
+    }
+}
+
+/// A source path as a reader of a QEMU tree knows it: from its `util/`,
+/// `include/` or `linux-headers/` component on (`util/rcu.c`), else the file
+/// name alone (`driver.c`).
+fn tree_relative(path: &str) -> String {
+    for top in ["/util/", "/include/", "/linux-headers/", "/qemu/shadow/"] {
+        if let Some(i) = path.rfind(top) {
+            return path[i + 1..].to_string();
+        }
+    }
+    Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Dynamic GEP terms: `(index, index width, scale)`.
@@ -432,6 +499,7 @@ struct Loader<'m> {
     globals: Vec<Global>,
     global_by_name: HashMap<String, u32>,
     locs: Vec<String>,
+    loc_lines: Vec<(Arc<str>, u32)>,
     loc_ids: HashMap<String, u32>,
     atomics: BTreeMap<String, Vec<AtomicOp>>,
     unsupported: Vec<String>,
@@ -473,6 +541,7 @@ impl<'m> Loader<'m> {
             globals: Vec::new(),
             global_by_name: HashMap::new(),
             locs: vec!["(thread entry)".to_string()],
+            loc_lines: vec![(Arc::from(""), 0)],
             loc_ids: HashMap::new(),
             atomics: BTreeMap::new(),
             unsupported: Vec::new(),
@@ -545,6 +614,7 @@ impl<'m> Loader<'m> {
             func_by_name: self.func_by_name,
             globals: self.globals,
             locs: self.locs,
+            loc_lines: self.loc_lines,
             ctors,
             atomics: self.atomics,
             unsupported: self.unsupported,
@@ -833,16 +903,18 @@ impl<'m> Loader<'m> {
     // ----- functions -----------------------------------------------------
 
     fn loc_id(&mut self, func: &str, d: Option<&DebugLoc>) -> u32 {
+        let (file, line) = match d {
+            Some(d) => (tree_relative(&d.filename), d.line),
+            None => (String::new(), 0),
+        };
         let s = match d {
-            Some(d) => {
-                let file = Path::new(&d.filename).file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
-                format!("{file}:{} (in {func})", d.line)
-            }
+            Some(_) => format!("{file}:{line} (in {func})"),
             None => format!("{func} (no debug location)"),
         };
         if let Some(&i) = self.loc_ids.get(&s) {
             return i;
         }
+        self.loc_lines.push((Arc::from(file.as_str()), line));
         self.locs.push(s.clone());
         self.loc_ids.insert(s, self.locs.len() as u32 - 1);
         self.locs.len() as u32 - 1

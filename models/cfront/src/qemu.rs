@@ -27,7 +27,10 @@ use std::sync::Arc;
 
 use rcu_core::platform::Platform;
 
-use crate::{compile_and_link, Error, FuncId, Instance, Options, Program};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crate::{compile_and_link, Error, Event, FuncId, Instance, Options, Program, View, Watch};
 
 /// A loaded QEMU tree.
 #[derive(Debug)]
@@ -43,6 +46,180 @@ pub struct CTree {
     /// Whether its RCU thread uses timed waits (`qemu_event_timedwait`).
     pub timed_waits: bool,
     f: Funcs,
+    probes: Arc<Probes>,
+}
+
+/// Where the scenarios' windows are in this tree's C: the same diagnostic
+/// probes the Rust ports count (`rt.probe(…)`), found from the tree's
+/// util/rcu.c (a function's lines) and its globals, and counted by a watcher
+/// on the interpreter's calls and atomic accesses.  Nothing here touches the
+/// model: a probe reads memory as last written ([`View::peek`]).
+///
+/// | probe | in the C |
+/// |---|---|
+/// | `gp_saw_reader` | an atomic load in `rcu_gp_ongoing()` reads a `ctr` that is neither 0 nor `rcu_gp_ctr` |
+/// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` |
+/// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
+/// | `timed_poll` | a `qemu_event_timedwait()` called from `wait_for_readers()` |
+/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period |
+/// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
+/// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
+/// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
+/// | `unregister_from_qsreaders` | … and the caller's node is not on `registry` |
+/// | `poll_sleep` | `g_usleep()` (counted by rcu-core) |
+#[derive(Debug, Default)]
+struct Probes {
+    gp_ongoing: BTreeSet<u32>,
+    wfr: BTreeSet<u32>,
+    enqueue: BTreeSet<u32>,
+    try_dequeue: BTreeSet<u32>,
+    register: BTreeSet<u32>,
+    unregister: BTreeSet<u32>,
+    rcu_gp_event: u64,
+    rcu_gp_ctr: u64,
+    rcu_registry_lock: u64,
+    registry: u64,
+    off_node: u64,
+}
+
+/// The lines of C function `name`'s definition in `src` (from its header at
+/// column 0 to the first `}` at column 0), 1-based.
+fn function_lines(src: &str, name: &str) -> Option<std::ops::RangeInclusive<u32>> {
+    let lines: Vec<&str> = src.lines().collect();
+    let start = lines.iter().position(|l| {
+        !l.starts_with([' ', '\t', '#', '/', '*', '{', '}'])
+            && !l.trim_end().ends_with(';')
+            && l.split('(')
+                .next()
+                .is_some_and(|h| h.split_whitespace().last().map(|w| w.trim_start_matches('*')) == Some(name))
+    })?;
+    let end = lines[start..].iter().position(|l| l.starts_with('}'))? + start;
+    Some(start as u32 + 1..=end as u32 + 1)
+}
+
+impl Probes {
+    fn find(dir: &Path, prog: &Program) -> Probes {
+        let src = std::fs::read_to_string(dir.join("util/rcu.c")).unwrap_or_default();
+        let locs = |f: &str| -> BTreeSet<u32> {
+            function_lines(&src, f).map(|r| prog.locs_at("util/rcu.c", r).into_iter().collect()).unwrap_or_default()
+        };
+        let g = |n: &str| prog.global_addr(n).unwrap_or(u64::MAX);
+        let konst = |n: &str| prog.global_addr(n).and_then(|a| prog.constant_u64(a)).unwrap_or(u64::MAX);
+        Probes {
+            gp_ongoing: locs("rcu_gp_ongoing"),
+            wfr: locs("wait_for_readers"),
+            enqueue: locs("enqueue"),
+            try_dequeue: locs("try_dequeue"),
+            register: locs("rcu_register_thread"),
+            unregister: locs("rcu_unregister_thread"),
+            rcu_gp_event: g("rcu_gp_event"),
+            rcu_gp_ctr: g("rcu_gp_ctr"),
+            rcu_registry_lock: g("rcu_registry_lock"),
+            registry: g("registry"),
+            off_node: konst("cfront_off_reader_node"),
+        }
+    }
+
+    /// Whether the reader instance `r` is on `registry` (as last written).
+    fn on_registry<P: Platform>(&self, v: &View<'_, P>, r: u64) -> bool {
+        let mut p = v.peek(self.registry, 8).unwrap_or(0);
+        for _ in 0..64 {
+            if p == 0 {
+                return false;
+            }
+            if p == r {
+                return true;
+            }
+            p = v.peek(p + self.off_node, 8).unwrap_or(0);
+        }
+        false
+    }
+}
+
+/// One execution's probe state.
+#[derive(Default)]
+struct ProbeState {
+    /// `enqueue()`s between exchange and store: (thread, sequence number).
+    in_flight: Mutex<Vec<(String, u64)>>,
+    seq: std::sync::atomic::AtomicU64,
+    /// Per thread: inside `wait_for_readers()` at its last call, and the
+    /// timed polls of that grace period.
+    wfr: Mutex<std::collections::BTreeMap<String, (bool, u32)>>,
+}
+
+fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
+    let st = Arc::new(ProbeState::default());
+    Arc::new(move |v: &View<'_, P>, ev: &Event<'_>| match *ev {
+        Event::Call { callee, args, loc } => {
+            let a0 = args.first().copied().unwrap_or(0);
+            if !pr.wfr.is_empty() {
+                let mut w = st.wfr.lock().unwrap();
+                let e = w.entry(v.thread().to_string()).or_default();
+                let inside = pr.wfr.contains(&loc);
+                if inside && !e.0 {
+                    e.1 = 0;
+                }
+                e.0 = inside;
+                if inside && callee == "qemu_event_timedwait" {
+                    e.1 += 1;
+                    v.probe("timed_poll");
+                }
+                if inside && callee == "notifier_list_notify" && e.1 < 5 {
+                    v.probe("forced_early");
+                }
+            }
+            if a0 == pr.rcu_gp_event {
+                match callee {
+                    "qemu_event_wait" => v.probe("gp_event_wait"),
+                    "qemu_event_set" => v.probe("reader_signaled"),
+                    _ => {}
+                }
+            }
+        }
+        Event::Returned { callee, args, loc: _ } => {
+            if callee == "pthread_mutex_lock" && args.first() == Some(&pr.rcu_registry_lock) {
+                let (reg, unreg) = (v.self_in(&pr.register), v.self_in(&pr.unregister));
+                if (reg || unreg) && v.others_in(&pr.wfr) {
+                    if reg {
+                        v.probe("register_during_gp");
+                    } else {
+                        v.probe("unregister_during_gp");
+                        if v.tls("rcu_reader").is_some_and(|me| !pr.on_registry(v, me)) {
+                            v.probe("unregister_from_qsreaders");
+                        }
+                    }
+                }
+            }
+        }
+        Event::Atomic { read, wrote, loc, .. } => {
+            if pr.gp_ongoing.contains(&loc) {
+                if let Some(r) = read {
+                    if r != 0 && Some(r) != v.peek(pr.rcu_gp_ctr, 8) {
+                        v.probe("gp_saw_reader");
+                    }
+                }
+            } else if pr.enqueue.contains(&loc) {
+                let me = v.thread().to_string();
+                let mut f = st.in_flight.lock().unwrap();
+                match (read, wrote) {
+                    (Some(_), Some(_)) => {
+                        f.push((me, st.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+                    }
+                    (None, Some(_)) => {
+                        if let Some(i) = f.iter().position(|(t, _)| *t == me) {
+                            let (_, mine) = f.remove(i);
+                            if f.iter().any(|(_, s)| *s < mine) {
+                                v.probe("late_link");
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            } else if pr.try_dequeue.contains(&loc) && read == Some(0) {
+                v.probe("try_dequeue_null");
+            }
+        }
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +359,7 @@ impl CTree {
             label,
             has_force_rcu: f.force.is_some(),
             timed_waits: prog.has_function("qemu_event_timedwait"),
+            probes: Arc::new(Probes::find(dir, &prog)),
             prog,
             f,
         })
@@ -196,6 +374,7 @@ pub struct CRcu<P: Platform> {
     inst: Instance<P>,
     f: Funcs,
     ready: u64,
+    probes: Arc<Probes>,
 }
 
 /// A force_rcu notifier added with [`CRcu::add_force_rcu_notifier`].
@@ -206,10 +385,10 @@ impl<P: Platform> CRcu<P> {
     /// The program's constructors: `rcu_init()` creates the call_rcu thread
     /// and registers the calling thread, as in QEMU.
     pub fn rcu_init(tree: &CTree, opts: &Options) -> Arc<Self> {
-        let inst = Instance::start(&tree.prog, opts);
+        let inst = Instance::start_watched(&tree.prog, opts, Some(watcher::<P>(tree.probes.clone())));
         assert!(inst.stop_at("call_rcu_thread", "rcu_call_ready_event"), "checked by CTree::load");
         let ready = inst.global("rcu_call_ready_event").expect("checked by CTree::load");
-        Arc::new(CRcu { inst, f: tree.f, ready })
+        Arc::new(CRcu { inst, f: tree.f, ready, probes: tree.probes.clone() })
     }
 
     /// The interpreted program.
@@ -284,6 +463,45 @@ impl<P: Platform> CRcu<P> {
     /// `bql_unlock()`.
     pub fn bql_unlock(&self) {
         self.inst.call(self.f.bql_unlock, &[]);
+    }
+
+    /// Harness view: the calling thread's `rcu_reader` (its address).
+    pub fn me(&self) -> u64 {
+        self.inst.tls("rcu_reader").expect("checked by CTree::load")
+    }
+
+    /// Harness view: the calling thread's `rcu_reader.waiting`, as last written.
+    pub fn peek_waiting(&self) -> bool {
+        let off = self.konst("cfront_off_reader_waiting");
+        self.inst.peek(self.me() + off, 1).unwrap_or(0) != 0
+    }
+
+    /// Harness view: whether `rcu_gp_event` is set (`EV_SET`, 0), as last written.
+    pub fn peek_gp_event_is_set(&self) -> bool {
+        let off = self.konst("cfront_off_event_value");
+        self.inst.peek(self.probes.rcu_gp_event + off, 4) == Some(0)
+    }
+
+    /// Harness view: the readers on `registry` (their addresses), read
+    /// holding `rcu_registry_lock` as the Rust ports' `registry_members()`.
+    pub fn registry_members(&self) -> Vec<u64> {
+        let pr = &self.probes;
+        self.inst
+            .with_mutex(pr.rcu_registry_lock, || {
+                let mut v = vec![];
+                let mut p = self.inst.peek(pr.registry, 8).unwrap_or(0);
+                while p != 0 && v.len() < 64 {
+                    v.push(p);
+                    p = self.inst.peek(p + pr.off_node, 8).unwrap_or(0);
+                }
+                v
+            })
+            .unwrap_or_default()
+    }
+
+    fn konst(&self, name: &str) -> u64 {
+        let a = self.inst.global(name).expect("the environment defines it");
+        self.inst.peek(a, 8).expect("a constant")
     }
 
     /// Harness: stop the call_rcu thread at its next idle wait (waking it as

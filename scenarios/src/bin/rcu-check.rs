@@ -39,6 +39,9 @@ enum Cmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// A QEMU tree to check as C: `DIR[=LABEL]` adds version `c:LABEL` (repeatable; see README).
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
     /// Run scenarios × versions and compare every cell with its expected result.
     Matrix(MatrixArgs),
@@ -97,6 +100,9 @@ enum Cmd {
         /// Memory-model profile: c11 (default) or tso (x86-TSO hardware).
         #[arg(long, value_parser = parse_profile, default_value = "c11")]
         profile: Profile,
+        /// A QEMU tree to check as C: `DIR[=LABEL]` adds version `c:LABEL` (repeatable; see README).
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
     /// QEMU's rcutorture stress test on real threads (std backend), with a
     /// stall watchdog: a smoke test of each version under the OS scheduler.
@@ -124,6 +130,9 @@ enum Cmd {
     Replay {
         /// The token printed by `explain` or `matrix --json`.
         token: String,
+        /// A QEMU tree to check as C: `DIR[=LABEL]` adds version `c:LABEL` (repeatable; see README).
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
 }
 
@@ -159,6 +168,42 @@ struct MatrixArgs {
     /// Skip producing replay tokens for violated cells.
     #[arg(long)]
     no_replay: bool,
+    /// A QEMU tree to check as C: `DIR[=LABEL]` adds the column `c:LABEL`
+    /// (repeatable).  Its expected results are the port's named LABEL, else
+    /// v3's for a tree with force_rcu() and master's for one without.
+    #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+    c_trees: Vec<String>,
+    /// With --c-tree: per scenario, the C tree's verdict beside its port's
+    /// (and the cost ratio); exit 1 when any differs.
+    #[arg(long)]
+    compare: bool,
+}
+
+/// Compile and register every `--c-tree DIR[=LABEL]` of the command line
+/// (before clap parses it, so that version names `c:LABEL` resolve).
+fn load_c_trees() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let spec = if let Some(v) = args[i].strip_prefix("--c-tree=") {
+            Some(v.to_string())
+        } else if args[i] == "--c-tree" {
+            i += 1;
+            Some(args.get(i).cloned().ok_or("--c-tree needs a value: DIR[=LABEL], e.g. --c-tree ../qemu=v3")?)
+        } else {
+            None
+        };
+        if let Some(spec) = spec {
+            models::ctree::load(&spec)?;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The C trees given, as versions.
+fn c_versions() -> Vec<Version> {
+    models::ctree::all().into_iter().map(Version::C).collect()
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -319,6 +364,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // C trees first: `--version c:LABEL` and `explain c:LABEL …` name them.
+    if let Err(e) = load_c_trees() {
+        return bad_input(&e);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -350,16 +399,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> ExitCode {
     match cli.cmd {
         None => cmd_matrix(MatrixArgs::default()),
-        Some(Cmd::List { json }) => cmd_list(json),
+        Some(Cmd::List { json, .. }) => cmd_list(json),
         Some(Cmd::Matrix(a)) => cmd_matrix(a),
         Some(Cmd::Mutants { versions, sites, json, jobs, preemptions, site_bounds, budget, profile, operators }) => {
             let opts = mutants::Opts { preemptions, site_bounds, budget, profile, no_deep: false };
             cmd_mutants(versions, sites, operators, json, jobs, opts)
         }
-        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate, budget, profile }) => {
+        Some(Cmd::Explain { version, scenario, checker, preemptions, mutate, budget, profile, .. }) => {
             cmd_explain(version, scenario, checker, preemptions, mutate, budget, profile)
         }
-        Some(Cmd::Replay { token }) => cmd_replay(&token),
+        Some(Cmd::Replay { token, .. }) => cmd_replay(&token),
         Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
             let o = scenarios::rcutorture::Opts { readers, fake_updaters, seconds, watchdog_secs: watchdog };
             cmd_torture(versions, o, json)
@@ -446,7 +495,7 @@ impl Progress {
 fn cmd_list(json: bool) -> ExitCode {
     if json {
         let v = serde_json::json!({
-            "versions": Version::ALL.iter().map(|v| serde_json::to_value(v.info()).unwrap()).collect::<Vec<_>>(),
+            "versions": Version::ALL.into_iter().chain(c_versions()).map(|v| serde_json::to_value(v.info()).unwrap()).collect::<Vec<_>>(),
             "scenarios": catalog::all().iter().map(|s| scenario_json(s)).collect::<Vec<_>>(),
             "sites": all_sites().iter().map(|(s, vs)| site_json(s, vs)).collect::<Vec<_>>(),
         });
@@ -454,7 +503,7 @@ fn cmd_list(json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     println!("VERSIONS");
-    for v in Version::ALL {
+    for v in Version::ALL.into_iter().chain(c_versions()) {
         let i = v.info();
         println!("  {:<19} {}", i.name, i.title);
         println!("  {:<19} {}; based on {}", "", i.provenance, i.based_on);
@@ -538,6 +587,18 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
     // Repeated names (`--version master,master`) select a row or column once.
     if !a.versions.is_empty() {
         o.versions = a.versions.clone();
+    }
+    // Every --c-tree is a column; --compare also needs the port of each.
+    for c in c_versions() {
+        if a.compare && !o.versions.contains(&c.port()) {
+            o.versions.push(c.port());
+        }
+        o.versions.push(c);
+    }
+    if a.compare && c_versions().is_empty() {
+        return bad_input("--compare needs at least one --c-tree DIR[=LABEL] (it compares a C tree with its port)");
+    }
+    {
         let mut seen = std::collections::BTreeSet::new();
         o.versions.retain(|v| seen.insert(*v));
     }
@@ -567,10 +628,21 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         progress.update(d, n, &format!("{} × {}: {}", r.spec.scenario.name, r.spec.version, r.outcome.verdict.label()))
     });
     progress.finish();
+    let differ = a.compare.then(|| matrix::compare(&results));
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&matrix::render_json(&results)).unwrap());
+        let mut j = matrix::render_json(&results);
+        if let Some(c) = &differ {
+            j["compare"] = matrix::compare_json(c);
+        }
+        println!("{}", serde_json::to_string_pretty(&j).unwrap());
     } else {
         print!("{}", matrix::render_text(&results, &o.versions));
+        if let Some(c) = &differ {
+            print!("{}", matrix::compare_text(c));
+        }
+    }
+    if differ.as_ref().is_some_and(|c| c.iter().any(|r| !r.same)) {
+        return ExitCode::from(1);
     }
     if results.iter().all(|r| r.matches()) {
         ExitCode::SUCCESS
@@ -793,7 +865,7 @@ fn cmd_explain(
         if matches!(r.outcome.verdict, Verdict::Violated { .. }) {
             print_counterexample(&r);
             match &r.replay {
-                Some(t) => println!("\nreplay: cargo rcu-check replay {t}"),
+                Some(t) => println!("\nreplay: cargo rcu-check replay {}{t}", c_tree_args(version)),
                 None => println!("\n(no replay token: {} runs cannot be replayed)", checker),
             }
             return ExitCode::SUCCESS;
@@ -811,6 +883,17 @@ fn cmd_explain(
         matrix::secs(r.outcome.seconds)
     );
     ExitCode::SUCCESS
+}
+
+/// `--c-tree DIR=LABEL ` for a C version (what `replay` needs to find it).
+fn c_tree_args(v: Version) -> String {
+    match v {
+        Version::C(id) => {
+            let t = models::ctree::tree(id);
+            format!("--c-tree {}={} ", t.dir.display(), t.label)
+        }
+        _ => String::new(),
+    }
 }
 
 fn cmd_replay(token: &str) -> ExitCode {

@@ -23,7 +23,7 @@ type Log = Arc<Mutex<Vec<(u8, u8)>>>;
 
 fn queue<P: Platform>(rcu: &models::Rcu<P>, log: &Log, done: &Arc<Done<P>>, producer: u8, seq: u8) {
     let name = format!("{}{}", ["T", "U", "V"][producer as usize], seq);
-    let head = rcu.c().alloc_head(&name);
+    let head = rcu.alloc_head(&name);
     let (log, done) = (log.clone(), done.clone());
     rcu.call_rcu1(head, move || {
         log.lock().unwrap().push((producer, seq));

@@ -27,7 +27,7 @@ fn drain_waits_for_own_callbacks<P: Platform>(x: &Exec<P>) {
     let ran: std::sync::Arc<[QAtomic<P, bool>; 2]> =
         std::sync::Arc::new([QAtomic::new("A_ran", false), QAtomic::new("B_ran", false)]);
     for (i, name) in ["A", "B"].into_iter().enumerate() {
-        let h = rcu.c().alloc_head(name);
+        let h = rcu.alloc_head(name);
         let r = ran.clone();
         rcu.call_rcu1(h, move || qatomic_set(&r[i], true));
     }

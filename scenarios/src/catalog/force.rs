@@ -43,9 +43,9 @@ fn force_covers_earlier_callback<P: Platform>(x: &Exec<P>) {
     x.setup_done();
 
     let done = Done::<P>::with_target("X_done", 1);
-    let a = rcu.c().alloc_head("A");
+    let a = rcu.alloc_head("A");
     rcu.call_rcu1(a, || {});
-    let xh = rcu.c().alloc_head("X");
+    let xh = rcu.alloc_head("X");
     let polls_at_request = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
     let (done2, diag, par) = (done.clone(), x.rt.diag.clone(), polls_at_request.clone());
     rcu.call_rcu1(xh, move || {
@@ -111,14 +111,14 @@ fn spurious_forcing<P: Platform>(x: &Exec<P>) {
     });
     x.setup_done();
     let done_a = Done::<P>::new("A_done");
-    let a = rcu.c().alloc_head("A");
+    let a = rcu.alloc_head("A");
     let d2 = done_a.clone();
     rcu.call_rcu1(a, move || d2.hit());
     done_a.wait_for(1, "waiting for A");
     enter.hit();
     inside.wait_for(1, "waiting for the reader's critical section");
     let done_b = Done::<P>::new("B_done");
-    let b = rcu.c().alloc_head("B");
+    let b = rcu.alloc_head("B");
     let d3 = done_b.clone();
     rcu.call_rcu1(b, move || d3.hit());
     go.hit();

@@ -224,7 +224,7 @@ fn gp_sync_common<P: Platform>(x: &Exec<P>, nested: bool, objs: Arc<Objs<P>>) {
 fn call_rcu_free_a<P: Platform>(rcu: &models::Rcu<P>, objs: &Arc<Objs<P>>) {
     let freed = Done::<P>::new("freed");
     let (objs3, freed2) = (objs.clone(), freed.clone());
-    let a = rcu.c().alloc_head("A.rcu");
+    let a = rcu.alloc_head("A.rcu");
     rcu.call_rcu1(a, move || {
         objs3.free(0);
         freed2.hit();
@@ -249,7 +249,7 @@ pub(crate) fn gp_call_rcu_common<P: Platform>(x: &Exec<P>, objs: Arc<Objs<P>>, b
     let rcu = x.rcu_init();
     let reader = reader_thread(x, &rcu, &objs, false);
     if busy {
-        let hx = rcu.c().alloc_head("X.rcu");
+        let hx = rcu.alloc_head("X.rcu");
         rcu.call_rcu1(hx, || {});
     }
     objs.publish(1);
@@ -274,7 +274,7 @@ fn gp_sync_busy_rcu_thread<P: Platform>(x: &Exec<P>) {
     let objs = Objs::<P>::new(2);
     let reader = reader_thread(x, &rcu, &objs, false);
     // An earlier batch keeps the RCU thread busy.
-    let h = rcu.c().alloc_head("X.rcu");
+    let h = rcu.alloc_head("X.rcu");
     rcu.call_rcu1(h, || {});
     objs.publish(1);
     rcu.synchronize_rcu();

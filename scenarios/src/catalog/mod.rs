@@ -399,7 +399,7 @@ pub mod util {
             rcu.rcu_register_thread();
             let me = self.clone();
             let obs = exec_obs.clone();
-            rcu.c().rcu_add_force_rcu_notifier(Notifier {
+            rcu.rcu_add_force_rcu_notifier(Notifier {
                 id: VCPU_NOTIFIER,
                 name: "mttcg_force_rcu".into(),
                 notify: Arc::new(move || {
@@ -430,7 +430,7 @@ pub mod util {
                 rcu.rcu_read_unlock();
             }
             self.exit.wait_for(1, "vCPU thread waits for the scenario's teardown before exiting");
-            rcu.c().rcu_remove_force_rcu_notifier(VCPU_NOTIFIER);
+            rcu.rcu_remove_force_rcu_notifier(VCPU_NOTIFIER);
             rcu.rcu_unregister_thread();
         }
 

@@ -55,9 +55,7 @@ fn gp_two_forced_gps<P: Platform>(x: &Exec<P>) {
         rcu2.rcu_read_lock();
         in2.hit();
         // Leave only once the grace period asked this reader to wake it.
-        spin_until::<P>("reader waits for the first grace period's waiting store", || {
-            rcu2.c().get_ptr_rcu_reader().waiting.peek()
-        });
+        spin_until::<P>("reader waits for the first grace period's waiting store", || rcu2.peek_waiting());
         rcu2.rcu_read_unlock();
         done2.hit();
         go2.wait_for(1, "reader waits for the set-up to end");
@@ -67,7 +65,7 @@ fn gp_two_forced_gps<P: Platform>(x: &Exec<P>) {
     in_cs1.wait_for(1, "waiting for the reader's first critical section");
     rcu.drain_call_rcu();
     cs1_done.wait_for(1, "waiting for the reader to leave its first critical section");
-    if !rcu.c().rcu_gp_event.peek_is_set() {
+    if !rcu.peek_gp_event_is_set() {
         x.observe("gp1_left_event_free");
     }
     x.setup_done();
@@ -134,7 +132,7 @@ fn drain_back_to_back<P: Platform>(x: &Exec<P>) {
     x.setup_done();
     let ran: Arc<[QAtomic<P, bool>; 2]> = Arc::new([QAtomic::new("A_ran", false), QAtomic::new("B_ran", false)]);
     for (i, name) in ["A", "B"].into_iter().enumerate() {
-        let h = rcu.c().alloc_head(name);
+        let h = rcu.alloc_head(name);
         let r = ran.clone();
         rcu.call_rcu1(h, move || qatomic_set(&r[i], true));
         rcu.drain_call_rcu();

@@ -35,20 +35,20 @@ fn register_during_gp<P: Platform>(x: &Exec<P>) {
     let rcu3 = rcu.clone();
     let n = x.spawn("N", move || {
         rcu3.rcu_register_thread();
-        rcu3.c().rcu_add_force_rcu_notifier(Notifier {
+        rcu3.rcu_add_force_rcu_notifier(Notifier {
             id: 0x4e,
             name: "N_notifier".into(),
             notify: std::sync::Arc::new(|| {}),
         });
-        rcu3.c().rcu_remove_force_rcu_notifier(0x4e);
+        rcu3.rcu_remove_force_rcu_notifier(0x4e);
         rcu3.rcu_unregister_thread();
     });
     rcu.drain_call_rcu();
     n.join();
     // The invariant, checked under the lock: every registered thread is on
     // `registry` exactly once (main, call_rcu and the vCPU; N unregistered).
-    let me = rcu.c().me();
-    let members = rcu.c().registry_members();
+    let me = rcu.me();
+    let members = rcu.registry_members();
     assert!(
         members.iter().filter(|&&m| m == me).count() == 1 && members.len() == 3,
         "[assertion] registry after the grace period is {members:?}: a node was lost or duplicated (the one-list invariant)"
@@ -86,13 +86,13 @@ fn register_unregister_vs_sync<P: Platform>(x: &Exec<P>) {
     x.setup_done();
     go.hit();
     let done = Done::<P>::with_target("cb", 1);
-    let h = rcu.c().alloc_head("A");
+    let h = rcu.alloc_head("A");
     let d2 = done.clone();
     rcu.call_rcu1(h, move || d2.hit());
     done.wait_for(1, "waiting for A");
     r1.join();
     r2.join();
-    let members = rcu.c().registry_members();
+    let members = rcu.registry_members();
     assert!(
         members.len() == 2,
         "[assertion] registry after the grace period is {members:?} (expected main and call_rcu)"

@@ -26,7 +26,7 @@ fn tcg_vcpu_stall<P: Platform>(x: &Exec<P>) {
     vcpu.wait_in_cs();
     x.setup_done();
     let done = Done::<P>::with_target("flatview_freed", 1);
-    let h = rcu.c().alloc_head("flatview");
+    let h = rcu.alloc_head("flatview");
     let d2 = done.clone();
     rcu.call_rcu1(h, move || d2.hit());
     done.wait_for(1, "virtio-gpu unmap waits for the old FlatView's call_rcu callback [stall]");

@@ -50,7 +50,7 @@ fn torture<P: Platform>(x: &Exec<P>) {
     let drainer = x.spawn("drainer", move || {
         rcu3.rcu_register_thread();
         let ran = Arc::new(QAtomic::<P, bool>::new("D_ran", false));
-        let h = rcu3.c().alloc_head("D");
+        let h = rcu3.alloc_head("D");
         let r2 = ran.clone();
         rcu3.call_rcu1(h, move || qatomic_set(&r2, true));
         rcu3.drain_call_rcu();
@@ -66,7 +66,7 @@ fn torture<P: Platform>(x: &Exec<P>) {
     let freed = Done::<P>::with_target("freed", UPDATES);
     for i in 1..=UPDATES {
         objs.publish(i);
-        let h = rcu.c().alloc_head(["A", "B", "C", "D"][(i - 1) as usize]);
+        let h = rcu.alloc_head(["A", "B", "C", "D"][(i - 1) as usize]);
         let (objs2, f2) = (objs.clone(), freed.clone());
         rcu.call_rcu1(h, move || {
             objs2.free(i - 1);

@@ -1,0 +1,166 @@
+//! A QEMU tree's own C as a version: `c:LABEL`.
+//!
+//! [`load`] compiles a tree's util/rcu.c, util/event.c and util/notify.c with
+//! cfront (clang-14 `-O2`, LLVM IR interpreted over rcu-core's platforms) and
+//! registers it for the run of the tool; from then on `Version::C(id)` is a
+//! column like the ports, and [`crate::Rcu`] runs the scenarios' API calls on
+//! the interpreted C ([`cfront::CRcu`]).  A C tree has no barrier sites of its
+//! own yet (its mutants are future work) and uses the expected results,
+//! bounds and configuration of the port it is checked against
+//! ([`Version::port`]): the port named by its label, else V3 for a tree with
+//! `force_rcu()` and MASTER for one without.
+//!
+//! The registry is configuration for the process (which trees were given on
+//! the command line), not model state: the checkers never see it.
+#![allow(clippy::disallowed_types)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use cfront::qemu::NotifierRef;
+use cfront::{CRcu, CTree, Options};
+use rcu_core::notifier::Notifier;
+use rcu_core::platform::Platform;
+use rcu_core::runtime::current;
+
+use crate::{Version, VersionInfo};
+
+/// A registered C tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CTreeId(u16);
+
+struct Entry {
+    tree: Arc<CTree>,
+    info: &'static VersionInfo,
+    port: Version,
+}
+
+static TREES: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
+
+fn entry<R>(id: CTreeId, f: impl FnOnce(&Entry) -> R) -> R {
+    f(&TREES.read().unwrap()[id.0 as usize])
+}
+
+/// The metadata of a registered tree.
+pub fn info(id: CTreeId) -> &'static VersionInfo {
+    entry(id, |e| e.info)
+}
+
+/// The port a registered tree is checked against.
+pub fn port(id: CTreeId) -> Version {
+    entry(id, |e| e.port)
+}
+
+/// The loaded tree.
+pub fn tree(id: CTreeId) -> Arc<CTree> {
+    entry(id, |e| e.tree.clone())
+}
+
+/// The tree registered under `label`.
+pub fn by_label(label: &str) -> Option<CTreeId> {
+    TREES.read().unwrap().iter().position(|e| e.tree.label == label).map(|i| CTreeId(i as u16))
+}
+
+/// Every registered tree, in the order given.
+pub fn all() -> Vec<CTreeId> {
+    (0..TREES.read().unwrap().len() as u16).map(CTreeId).collect()
+}
+
+/// `DIR[=LABEL]`: compile and register the tree at DIR as version
+/// `c:LABEL` (LABEL defaults to the directory's name).  Errors are one line.
+pub fn load(spec: &str) -> Result<Version, String> {
+    let (dir, label) = match spec.split_once('=') {
+        Some((d, l)) => (d, Some(l)),
+        None => (spec, None),
+    };
+    if let Some(l) = label {
+        if l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!(
+                "--c-tree {spec}: bad label `{l}` (letters, digits, `-`, `_` and `.` only, e.g. DIR=v3)"
+            ));
+        }
+    }
+    let mut tree = CTree::load(Path::new(dir)).map_err(|e| format!("--c-tree {spec}: {e}"))?;
+    if let Some(l) = label {
+        tree.label = l.to_string();
+    }
+    if by_label(&tree.label).is_some() {
+        return Err(format!("--c-tree {spec}: label `{}` given twice (give each tree its own =LABEL)", tree.label));
+    }
+    let port = Version::ALL.iter().copied().find(|v| v.name() == tree.label).unwrap_or(if tree.has_force_rcu {
+        Version::V3
+    } else {
+        Version::Master
+    });
+    let head = std::process::Command::new("git")
+        .args(["-C", dir, "rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| format!(" at commit {}", String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_default();
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let info: &'static VersionInfo = Box::leak(Box::new(VersionInfo {
+        name: leak(format!("c:{}", tree.label)),
+        title: leak(format!(
+            "util/rcu.c of {} compiled by clang-14 -O2 and interpreted (cfront); expected results as {}",
+            tree.dir.display(),
+            port.name()
+        )),
+        provenance: leak(format!("{}{head}", tree.dir.display())),
+        based_on: port.name(),
+        has_force_rcu: tree.has_force_rcu,
+        timed_waits: tree.timed_waits,
+        site_sources: &[],
+    }));
+    let mut t = TREES.write().unwrap();
+    t.push(Entry { tree: Arc::new(tree), info, port });
+    Ok(Version::C(CTreeId(t.len() as u16 - 1)))
+}
+
+/// A C tree in one execution (behind [`crate::Rcu`]).
+pub struct CImpl<P: Platform> {
+    /// The interpreted program's API.
+    pub rcu: Arc<CRcu<P>>,
+    /// force_rcu notifiers by (thread, scenario id).
+    notifiers: Mutex<Vec<((usize, u64), NotifierRef)>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl<P: Platform> CImpl<P> {
+    /// The program's constructors (`rcu_init()`: the call_rcu thread, the
+    /// calling thread registered).
+    pub fn rcu_init(id: CTreeId) -> Self {
+        let tree = tree(id);
+        CImpl {
+            rcu: CRcu::rcu_init(&tree, &Options::default()),
+            notifiers: Mutex::new(vec![]),
+            stopped: Default::default(),
+        }
+    }
+
+    /// `rcu_add_force_rcu_notifier()` with the scenario's closure.
+    pub fn add_notifier(&self, n: Notifier) {
+        let f = n.notify.clone();
+        let r = self.rcu.add_force_rcu_notifier(move || f());
+        self.notifiers.lock().unwrap().push(((current::<P>().id, n.id), r));
+    }
+
+    /// `rcu_remove_force_rcu_notifier()` of the calling thread's notifier `id`.
+    pub fn remove_notifier(&self, id: u64) {
+        let key = (current::<P>().id, id);
+        let r = {
+            let mut ns = self.notifiers.lock().unwrap();
+            let i = ns.iter().position(|(k, _)| *k == key).expect("remove of a notifier the thread did not add");
+            ns.remove(i).1
+        };
+        self.rcu.remove_force_rcu_notifier(r);
+    }
+
+    /// Stop the call_rcu thread (once).
+    pub fn shutdown(&self) {
+        if !self.stopped.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.rcu.shutdown();
+        }
+    }
+}
