@@ -58,8 +58,12 @@ pub fn cells(o: &MatrixOpts) -> Vec<CellSpec> {
     for s in &o.scenarios {
         let versions: Vec<Version> =
             if s.scope == Scope::Primitive { vec![Version::Master] } else { o.versions.clone() };
-        for ver in versions {
+        for ver in versions.into_iter().filter(|v| catalog::not_on(s, *v).is_none()) {
             let mut spec = CellSpec::new(s, ver, o.checker.unwrap_or(s.checker));
+            if ver.is_c() {
+                // Interpreted C: five times the port's budget (issue 11's cost limit).
+                spec.bounds.budget_secs *= C_BUDGET_FACTOR;
+            }
             if let Some(p) = o.preemptions {
                 spec.bounds.preemption_bound = p;
             }
@@ -72,6 +76,24 @@ pub fn cells(o: &MatrixOpts) -> Vec<CellSpec> {
             spec.want_replay = o.replay;
             spec.profile = o.profile;
             v.push(spec);
+        }
+    }
+    v
+}
+
+/// A C tree's cell gets this many times its port's wall-clock budget: the
+/// interpreter may cost up to 5× the port per cell.
+pub const C_BUDGET_FACTOR: f64 = 5.0;
+
+/// `scenario × version` cells the matrix leaves out because the scenario
+/// cannot run on that C tree, with the reason.
+pub fn skipped(o: &MatrixOpts) -> Vec<(&'static str, Version, &'static str)> {
+    let mut v = vec![];
+    for s in o.scenarios.iter().filter(|s| s.scope == Scope::Versions) {
+        for ver in &o.versions {
+            if let Some(why) = catalog::not_on(s, *ver) {
+                v.push((s.name, *ver, why));
+            }
         }
     }
     v

@@ -777,7 +777,8 @@ impl<P: Platform> Th<P> {
     fn trace(&self, loc: u32, what: std::fmt::Arguments<'_>) {
         if let Some(ctx) = rcu_core::runtime::try_current::<P>() {
             if ctx.tracing() {
-                ctx.trace(format_args!("{}: {what}", self.prog.loc(loc)));
+                let (file, line) = self.prog.loc_line(loc);
+                ctx.trace(format_args!("{file}:{line} {what}"));
             }
         }
     }
@@ -805,6 +806,12 @@ impl<P: Platform> Th<P> {
             }
             None => format!("{addr:#x}"),
         }
+    }
+
+    /// Whether `addr` is inside some object (so a number is shown as one).
+    fn is_object(&self, addr: u64) -> bool {
+        let mem = lock(&self.m.mem);
+        mem.allocs.range(..=addr).next_back().is_some_and(|(b, a)| addr - b < a.size.max(1))
     }
 
     fn tracing(&self) -> bool {
@@ -1058,7 +1065,10 @@ impl<P: Platform> Th<P> {
             self.watch(Event::Call { callee: &func.name, args: &args, loc });
             lock(&self.st.frames).push(loc);
         }
-        if func.blocks.is_some() && loc != 0 && self.tracing() {
+        // Accessors and the environment's wrappers are left out of traces:
+        // `lock(…)`/`unlock(…)` lines come from rcu-core's mutex.
+        let noise = ["get_ptr_", "cfront_", "qemu_mutex_"].iter().any(|p| func.name.starts_with(p));
+        if func.blocks.is_some() && loc != 0 && !noise && self.tracing() {
             let shown: Vec<String> = args.iter().map(|&a| self.show_arg(a)).collect();
             self.trace(loc, format_args!("{}({})", func.name, shown.join(", ")));
         }
@@ -1082,13 +1092,8 @@ impl<P: Platform> Th<P> {
         if a >= FUNC_BASE {
             let i = (a - FUNC_BASE) / 16;
             self.prog.funcs.get(i as usize).map(|f| f.name.clone()).unwrap_or_else(|| format!("{a:#x}"))
-        } else if a >= crate::program::GLOBAL_BASE {
-            let n = self.short_name(a);
-            if n.starts_with("0x") {
-                a.to_string()
-            } else {
-                format!("&{n}")
-            }
+        } else if a >= crate::program::GLOBAL_BASE && self.is_object(a) {
+            format!("&{}", self.short_name(a))
         } else {
             a.to_string()
         }
@@ -1303,7 +1308,7 @@ impl<P: Platform> Th<P> {
         if self.tracing() {
             let obj = self.short_name(addr);
             let ord = ord_name(o);
-            match (read, wrote) {
+            match (read.map(|r| self.show_arg(r)), wrote.map(|w| self.show_arg(w))) {
                 (Some(r), Some(w)) => self.trace(loc, format_args!("{what} {ord} {obj}: {r} → {w}")),
                 (Some(r), None) => self.trace(loc, format_args!("{what} {ord} {obj} = {r}")),
                 (None, Some(w)) => self.trace(loc, format_args!("{what} {ord} {obj} = {w}")),

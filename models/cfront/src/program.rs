@@ -405,6 +405,11 @@ impl Program {
         Some(u64::from_le_bytes(b))
     }
 
+    /// Whether a thread-local of this name is defined.
+    pub fn has_tls(&self, name: &str) -> bool {
+        self.globals.iter().any(|g| g.name == name && g.tls && !g.external)
+    }
+
     /// Whether a global of this name is defined (not only declared).
     pub fn has_global(&self, name: &str) -> bool {
         self.globals.iter().any(|g| g.name == name && !g.external)

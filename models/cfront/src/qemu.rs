@@ -58,10 +58,10 @@ pub struct CTree {
 /// | probe | in the C |
 /// |---|---|
 /// | `gp_saw_reader` | an atomic load in `rcu_gp_ongoing()` reads a `ctr` that is neither 0 nor `rcu_gp_ctr` |
-/// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` |
+/// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` (or the timed wait it is inlined into) |
 /// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
-/// | `timed_poll` | a `qemu_event_timedwait()` called from `wait_for_readers()` |
-/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period |
+/// | `timed_poll` | a `qemu_event_timedwait()` of another event called from `wait_for_readers()` |
+/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` call in the execution |
 /// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
 /// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
 /// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
@@ -81,6 +81,10 @@ struct Probes {
     registry: u64,
     off_node: u64,
 }
+
+/// The thread-local `rcu_reader`: QEMU_DEFINE_CO_TLS(…, rcu_reader) names it
+/// `co_tls_rcu_reader`; a plain `__thread` keeps the name.
+const READER_TLS: [&str; 2] = ["co_tls_rcu_reader", "rcu_reader"];
 
 /// The lines of C function `name`'s definition in `src` (from its header at
 /// column 0 to the first `}` at column 0), 1-based.
@@ -142,9 +146,11 @@ struct ProbeState {
     /// `enqueue()`s between exchange and store: (thread, sequence number).
     in_flight: Mutex<Vec<(String, u64)>>,
     seq: std::sync::atomic::AtomicU64,
-    /// Per thread: inside `wait_for_readers()` at its last call, and the
-    /// timed polls of that grace period.
-    wfr: Mutex<std::collections::BTreeMap<String, (bool, u32)>>,
+    /// Per thread: the timed polls of its current grace period (counted
+    /// from its last store to `rcu_gp_ctr`, which starts every grace period).
+    polls: Mutex<std::collections::BTreeMap<String, u32>>,
+    /// `force_rcu()` was called in this execution.
+    forced: std::sync::atomic::AtomicBool,
 }
 
 fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
@@ -152,25 +158,27 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
     Arc::new(move |v: &View<'_, P>, ev: &Event<'_>| match *ev {
         Event::Call { callee, args, loc } => {
             let a0 = args.first().copied().unwrap_or(0);
-            if !pr.wfr.is_empty() {
-                let mut w = st.wfr.lock().unwrap();
-                let e = w.entry(v.thread().to_string()).or_default();
-                let inside = pr.wfr.contains(&loc);
-                if inside && !e.0 {
-                    e.1 = 0;
-                }
-                e.0 = inside;
-                if inside && callee == "qemu_event_timedwait" {
-                    e.1 += 1;
+            if callee == "force_rcu" {
+                st.forced.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if pr.wfr.contains(&loc) {
+                let mut w = st.polls.lock().unwrap();
+                let polls = w.entry(v.thread().to_string()).or_default();
+                if callee == "qemu_event_timedwait" && a0 != pr.rcu_gp_event {
+                    *polls += 1;
                     v.probe("timed_poll");
                 }
-                if inside && callee == "notifier_list_notify" && e.1 < 5 {
+                if callee == "notifier_list_notify"
+                    && *polls < 5
+                    && !st.forced.load(std::sync::atomic::Ordering::Relaxed)
+                {
                     v.probe("forced_early");
                 }
             }
             if a0 == pr.rcu_gp_event {
                 match callee {
-                    "qemu_event_wait" => v.probe("gp_event_wait"),
+                    // V3 1/5 makes qemu_event_wait() an inline timed wait of INT_MAX ms.
+                    "qemu_event_wait" | "qemu_event_timedwait" => v.probe("gp_event_wait"),
                     "qemu_event_set" => v.probe("reader_signaled"),
                     _ => {}
                 }
@@ -184,14 +192,17 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
                         v.probe("register_during_gp");
                     } else {
                         v.probe("unregister_during_gp");
-                        if v.tls("rcu_reader").is_some_and(|me| !pr.on_registry(v, me)) {
+                        if READER_TLS.iter().find_map(|n| v.tls(n)).is_some_and(|me| !pr.on_registry(v, me)) {
                             v.probe("unregister_from_qsreaders");
                         }
                     }
                 }
             }
         }
-        Event::Atomic { read, wrote, loc, .. } => {
+        Event::Atomic { addr, read, wrote, loc } => {
+            if addr == pr.rcu_gp_ctr && wrote.is_some() {
+                st.polls.lock().unwrap().insert(v.thread().to_string(), 0);
+            }
             if pr.gp_ongoing.contains(&loc) {
                 if let Some(r) = read {
                     if r != 0 && Some(r) != v.peek(pr.rcu_gp_ctr, 8) {
@@ -349,6 +360,9 @@ impl CTree {
             bql_unlock: need("cfront_bql_unlock")?,
         };
         need("call_rcu_thread")?;
+        if !READER_TLS.iter().any(|n| prog.has_tls(n)) {
+            return Err(Error::new(format!("{d}: util/rcu.c defines no thread-local `rcu_reader`")));
+        }
         if !prog.has_global("rcu_call_ready_event") {
             return Err(Error::new(format!(
                 "{d}: util/rcu.c has no `rcu_call_ready_event` (the call_rcu thread's idle wait)"
@@ -467,7 +481,7 @@ impl<P: Platform> CRcu<P> {
 
     /// Harness view: the calling thread's `rcu_reader` (its address).
     pub fn me(&self) -> u64 {
-        self.inst.tls("rcu_reader").expect("checked by CTree::load")
+        READER_TLS.iter().find_map(|n| self.inst.tls(n)).expect("checked by CTree::load")
     }
 
     /// Harness view: the calling thread's `rcu_reader.waiting`, as last written.

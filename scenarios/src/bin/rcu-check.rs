@@ -637,6 +637,9 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         println!("{}", serde_json::to_string_pretty(&j).unwrap());
     } else {
         print!("{}", matrix::render_text(&results, &o.versions));
+        for (s, v, why) in matrix::skipped(&o) {
+            println!("not run: {s} × {v}: {why}");
+        }
         if let Some(c) = &differ {
             print!("{}", matrix::compare_text(c));
         }
@@ -832,11 +835,16 @@ fn cmd_explain(
         let valid = mutants::mutable_site_ids_of(&[version]);
         return bad_input(&format!("site {id} is not in version {version} (its mutable sites: {})", valid.join(", ")));
     }
+    if let Some(why) = catalog::not_on(scenario, version) {
+        return bad_input(&format!("{} cannot run on {version}: {why}", scenario.name));
+    }
     let checker = checker.unwrap_or(scenario.checker);
     let mut base = CellSpec::new(scenario, version, checker);
     base.profile = profile;
     if let Some(b) = budget {
         base.bounds.budget_secs = b;
+    } else if version.is_c() {
+        base.bounds.budget_secs *= matrix::C_BUDGET_FACTOR;
     }
     let top = preemptions.unwrap_or(base.bounds.preemption_bound);
     // Fewest preemptions first: the first bound that fails gives the shortest

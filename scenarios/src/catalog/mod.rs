@@ -252,6 +252,28 @@ pub mod cfg {
     }
 }
 
+/// Scenarios that configure a port's internals, so that a C tree (`c:LABEL`)
+/// cannot run them, with the reason (`list`, the matrix and `--compare` show
+/// it).  Everything else runs on C trees through the same API.
+pub const PORT_ONLY: &[(&str, &str)] = &[
+    (
+        "gp_counter_wrap_single_flip",
+        "narrows the port's rcu_gp_ctr to 2 bits (RunConfig::gp_mode); a C tree's counter is an unsigned long, fixed when it is compiled",
+    ),
+    (
+        "gp_counter_wrap_two_phase",
+        "runs the port's 32-bit two-phase path (sizeof(rcu_gp_ctr) < 8), which a 64-bit C build never takes",
+    ),
+];
+
+/// Why `s` cannot run on version `v` (`None`: it can).
+pub fn not_on(s: &Scenario, v: Version) -> Option<&'static str> {
+    if !v.is_c() {
+        return None;
+    }
+    PORT_ONLY.iter().find(|(n, _)| *n == s.name).map(|(_, why)| *why)
+}
+
 /// Every scenario, in catalog order.
 pub fn all() -> Vec<&'static Scenario> {
     let mut v: Vec<&'static Scenario> = vec![];

@@ -22,7 +22,7 @@ void synchronize_rcu(void)
     __atomic_store_n(&rcu_gp_ctr, gp, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 #ifndef MINI_BUG
-    for (struct rcu_reader_data *r = registry; r; r = r->next) {
+    for (struct rcu_reader_data *r = registry; r; r = r->node.le_next) {
         for (;;) {
             unsigned long v = __atomic_load_n(&r->ctr, __ATOMIC_ACQUIRE);
             if (!v || v == gp) {
@@ -101,7 +101,7 @@ void drain_call_rcu(void)
 void rcu_register_thread(void)
 {
     qemu_mutex_lock(&rcu_registry_lock);
-    rcu_reader.next = registry;
+    rcu_reader.node.le_next = registry;
     registry = &rcu_reader;
     qemu_mutex_unlock(&rcu_registry_lock);
 }
@@ -109,9 +109,9 @@ void rcu_register_thread(void)
 void rcu_unregister_thread(void)
 {
     qemu_mutex_lock(&rcu_registry_lock);
-    for (struct rcu_reader_data **p = &registry; *p; p = &(*p)->next) {
+    for (struct rcu_reader_data **p = &registry; *p; p = &(*p)->node.le_next) {
         if (*p == &rcu_reader) {
-            *p = rcu_reader.next;
+            *p = rcu_reader.node.le_next;
             break;
         }
     }

@@ -5,8 +5,11 @@
 
 struct rcu_reader_data {
     unsigned long ctr;              /* 0: quiescent; else the gp_ctr it saw */
+    bool waiting;                   /* as QEMU's (unused here) */
     NotifierList force_rcu;
-    struct rcu_reader_data *next;   /* registry, under rcu_registry_lock */
+    struct {                        /* registry, under rcu_registry_lock; */
+        struct rcu_reader_data *le_next;    /* laid out as QEMU's QLIST_ENTRY */
+    } node;
 };
 extern __thread struct rcu_reader_data rcu_reader;
 extern unsigned long rcu_gp_ctr;
