@@ -497,3 +497,81 @@ fn bad_profiles_operators_and_site_bounds() {
     assert_bad_input(&["explain", "v3", "gp_sync_read", "--mutate", "B17:split"], &["split", "B17", "drop"]);
     assert_bad_input(&["explain", "v3", "gp_sync_read", "--mutate", "B20:plain"], &["plain", "B20", "split"]);
 }
+
+// ---------------------------------------------------------------- C trees
+
+/// The project's own QEMU-style trees (models/cfront/tests/ctree): `mini`
+/// waits for readers, `mini-bug` does not (the positive control).
+fn ctree(name: &str) -> String {
+    format!("{}/../models/cfront/tests/ctree/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn c_tree_is_a_column_with_its_own_cells() {
+    let mini = format!("{}=mini", ctree("mini"));
+    let r = rcu_check(&[
+        "matrix", "--c-tree", &mini, "--version", "master", "--scenario", "gp_sync_read", "--json", "--jobs", "1",
+    ]);
+    let j = r.json();
+    let cells = j["cells"].as_array().unwrap();
+    let c = cells.iter().find(|c| c["version"] == "c:mini").unwrap_or_else(|| panic!("{}", r.describe()));
+    assert_eq!(c["verdict"], "holds", "{}", r.describe());
+    assert_eq!(c["expected"], "holds", "expected results are master's: {}", r.describe());
+    // The window probes are counted in the C: the grace period met the reader.
+    assert!(c["metrics"]["gp_saw_reader"].as_u64().unwrap_or(0) > 0, "{}", r.describe());
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let l = rcu_check(&["list", "--json", "--c-tree", &mini]).expect(0).json();
+    assert!(l["versions"].as_array().unwrap().iter().any(|v| v["name"] == "c:mini" && v["based_on"] == "master"));
+}
+
+#[test]
+fn c_tree_compare_names_the_difference_and_exits_1() {
+    // The buggy tree labelled as master: its gp_sync_read differs from the port's.
+    let bug = format!("{}=master", ctree("mini-bug"));
+    let r = rcu_check(&["matrix", "--c-tree", &bug, "--compare", "--scenario", "gp_sync_read", "--jobs", "1"]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let row = r.stdout.lines().find(|l| l.starts_with("gp_sync_read") && l.contains("c:master")).unwrap_or_else(|| {
+        panic!("no comparison row: {}", r.describe());
+    });
+    assert!(row.contains("violated (use-after-free)") && row.contains("master=holds") && row.ends_with("NO"), "{row}");
+    assert!(r.stdout.contains("1 differ"), "{}", r.describe());
+}
+
+#[test]
+fn c_tree_explain_prints_file_line_and_replay_reproduces_it() {
+    let bug = format!("{}=minibug", ctree("mini-bug"));
+    let r = rcu_check(&["explain", "c:minibug", "gp_sync_read", "--c-tree", &bug]).expect(0);
+    assert!(verdict_line(&r.stdout).contains("use-after-free"), "{}", r.describe());
+    let table = thread_table(&r.stdout).join("\n");
+    assert!(table.contains("util/rcu.c:"), "no C file:line in the trace: {}", r.describe());
+    let line = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: cargo rcu-check replay "))
+        .unwrap_or_else(|| panic!("{}", r.describe()));
+    let (flags, token) = line.rsplit_once(' ').unwrap();
+    assert_eq!(flags, format!("--c-tree {bug}"), "the replay command names the tree");
+    let again = rcu_check(&["replay", "--c-tree", &bug, token]).expect(0);
+    assert_eq!(thread_table(&again.stdout), thread_table(&r.stdout), "replay differs from explain");
+    // Without the tree the token cannot be replayed: one line, exit 2.
+    assert_bad_input(&["replay", token], &["c:minibug", "--c-tree"]);
+}
+
+#[test]
+fn c_tree_bad_input() {
+    assert_bad_input(&["matrix", "--c-tree", "/nonexistent/qemu"], &["/nonexistent/qemu", "no such directory"]);
+    let dir = env!("CARGO_MANIFEST_DIR");
+    assert_bad_input(&["matrix", "--c-tree", dir], &["not a QEMU tree", "util/rcu.c"]);
+    let bad_label = format!("{}=a/b", ctree("mini"));
+    assert_bad_input(&["matrix", "--c-tree", &bad_label], &["bad label `a/b`", "letters, digits"]);
+    let twice = format!("{}=x", ctree("mini"));
+    assert_bad_input(&["matrix", "--c-tree", &twice, "--c-tree", &twice], &["label `x` given twice"]);
+    assert_bad_input(&["matrix", "--compare"], &["--compare needs", "--c-tree"]);
+    assert_bad_input(&["matrix", "--version", "c:nope"], &["c:nope", "--c-tree DIR=nope"]);
+    assert_bad_input(&["matrix", "--c-tree"], &["--c-tree", "DIR[=LABEL]"]);
+    let mini = format!("{}=mini", ctree("mini"));
+    assert_bad_input(
+        &["explain", "c:mini", "gp_counter_wrap_single_flip", "--c-tree", &mini],
+        &["cannot run on c:mini", "rcu_gp_ctr"],
+    );
+}

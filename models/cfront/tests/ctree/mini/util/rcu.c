@@ -14,25 +14,33 @@ static QemuMutex rcu_call_lock;
 static struct rcu_head *rcu_call_list;
 static QemuEvent rcu_call_ready_event;
 
-void synchronize_rcu(void)
+/* As QEMU's: a reader is in an older critical section. */
+static inline int rcu_gp_ongoing(unsigned long *ctr)
 {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    qemu_mutex_lock(&rcu_registry_lock);
-    unsigned long gp = rcu_gp_ctr + 2;
-    __atomic_store_n(&rcu_gp_ctr, gp, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    unsigned long v = __atomic_load_n(ctr, __ATOMIC_ACQUIRE);
+    return v && v != rcu_gp_ctr;
+}
+
+/* Poll every registered reader until it left its older critical section. */
+static void wait_for_readers(void)
+{
 #ifndef MINI_BUG
     for (struct rcu_reader_data *r = registry; r; r = r->node.le_next) {
-        for (;;) {
-            unsigned long v = __atomic_load_n(&r->ctr, __ATOMIC_ACQUIRE);
-            if (!v || v == gp) {
-                break;
-            }
+        while (rcu_gp_ongoing(&r->ctr)) {
             notifier_list_notify(&r->force_rcu, NULL);
             sched_yield();
         }
     }
 #endif
+}
+
+void synchronize_rcu(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    qemu_mutex_lock(&rcu_registry_lock);
+    __atomic_store_n(&rcu_gp_ctr, rcu_gp_ctr + 2, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    wait_for_readers();
     qemu_mutex_unlock(&rcu_registry_lock);
 }
 

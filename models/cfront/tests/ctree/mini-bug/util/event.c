@@ -1,0 +1,1 @@
+../../mini/util/event.c
