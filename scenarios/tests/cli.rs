@@ -510,7 +510,16 @@ fn ctree(name: &str) -> String {
 fn c_tree_is_a_column_with_its_own_cells() {
     let mini = format!("{}=mini", ctree("mini"));
     let r = rcu_check(&[
-        "matrix", "--c-tree", &mini, "--version", "master", "--scenario", "gp_sync_read", "--json", "--jobs", "1",
+        "matrix",
+        "--c-tree",
+        &mini,
+        "--version",
+        "master",
+        "--scenario",
+        "gp_sync_read",
+        "--json",
+        "--jobs",
+        "1",
     ]);
     let j = r.json();
     let cells = j["cells"].as_array().unwrap();

@@ -734,6 +734,8 @@ struct Th<P: Platform> {
     m: Arc<Machine<P>>,
     prog: Arc<Program>,
     st: Arc<ThState>,
+    /// The run captures trace lines (`explain`, `replay`): checked once.
+    capturing: bool,
 }
 
 impl<P: Platform> Th<P> {
@@ -764,7 +766,7 @@ impl<P: Platform> Th<P> {
             lock(&m.ths).insert(me.id, st.clone());
             st
         });
-        Th { m: m.clone(), prog: m.prog.clone(), st }
+        Th { m: m.clone(), prog: m.prog.clone(), st, capturing: me.capturing() }
     }
 
     fn watch(&self, ev: Event<'_>) {
@@ -775,6 +777,9 @@ impl<P: Platform> Th<P> {
 
     /// A trace line for the counterexample table: `file:line fn: what`.
     fn trace(&self, loc: u32, what: std::fmt::Arguments<'_>) {
+        if !self.capturing {
+            return;
+        }
         if let Some(ctx) = rcu_core::runtime::try_current::<P>() {
             if ctx.tracing() {
                 let (file, line) = self.prog.loc_line(loc);
@@ -815,7 +820,7 @@ impl<P: Platform> Th<P> {
     }
 
     fn tracing(&self) -> bool {
-        rcu_core::runtime::try_current::<P>().is_some_and(|c| c.tracing())
+        self.capturing && rcu_core::runtime::try_current::<P>().is_some_and(|c| c.tracing())
     }
 
     fn fail(&self, kind: &str, msg: impl std::fmt::Display, loc: u32) -> ! {
@@ -1067,8 +1072,8 @@ impl<P: Platform> Th<P> {
         }
         // Accessors and the environment's wrappers are left out of traces:
         // `lock(…)`/`unlock(…)` lines come from rcu-core's mutex.
-        let noise = ["get_ptr_", "cfront_", "qemu_mutex_"].iter().any(|p| func.name.starts_with(p));
-        if func.blocks.is_some() && loc != 0 && !noise && self.tracing() {
+        let noise = || ["get_ptr_", "cfront_", "qemu_mutex_"].iter().any(|p| func.name.starts_with(p));
+        if self.capturing && func.blocks.is_some() && loc != 0 && !noise() && self.tracing() {
             let shown: Vec<String> = args.iter().map(|&a| self.show_arg(a)).collect();
             self.trace(loc, format_args!("{}({})", func.name, shown.join(", ")));
         }

@@ -61,7 +61,7 @@ pub struct CTree {
 /// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` (or the timed wait it is inlined into) |
 /// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
 /// | `timed_poll` | a `qemu_event_timedwait()` of another event called from `wait_for_readers()` |
-/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` call in the execution |
+/// | `forced_early` | (trees with timed waits) `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` call in the execution |
 /// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
 /// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
 /// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
@@ -80,6 +80,10 @@ struct Probes {
     rcu_registry_lock: u64,
     registry: u64,
     off_node: u64,
+    off_waiting: u64,
+    off_event_value: u64,
+    /// The tree polls with timed waits (V3): `forced_early` means something.
+    polls: bool,
 }
 
 /// The thread-local `rcu_reader`: QEMU_DEFINE_CO_TLS(…, rcu_reader) names it
@@ -121,6 +125,9 @@ impl Probes {
             rcu_registry_lock: g("rcu_registry_lock"),
             registry: g("registry"),
             off_node: konst("cfront_off_reader_node"),
+            off_waiting: konst("cfront_off_reader_waiting"),
+            off_event_value: konst("cfront_off_event_value"),
+            polls: prog.has_function("qemu_event_timedwait"),
         }
     }
 
@@ -169,6 +176,7 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
                     v.probe("timed_poll");
                 }
                 if callee == "notifier_list_notify"
+                    && pr.polls
                     && *polls < 5
                     && !st.forced.load(std::sync::atomic::Ordering::Relaxed)
                 {
@@ -486,14 +494,12 @@ impl<P: Platform> CRcu<P> {
 
     /// Harness view: the calling thread's `rcu_reader.waiting`, as last written.
     pub fn peek_waiting(&self) -> bool {
-        let off = self.konst("cfront_off_reader_waiting");
-        self.inst.peek(self.me() + off, 1).unwrap_or(0) != 0
+        self.inst.peek(self.me() + self.probes.off_waiting, 1).unwrap_or(0) != 0
     }
 
     /// Harness view: whether `rcu_gp_event` is set (`EV_SET`, 0), as last written.
     pub fn peek_gp_event_is_set(&self) -> bool {
-        let off = self.konst("cfront_off_event_value");
-        self.inst.peek(self.probes.rcu_gp_event + off, 4) == Some(0)
+        self.inst.peek(self.probes.rcu_gp_event + self.probes.off_event_value, 4) == Some(0)
     }
 
     /// Harness view: the readers on `registry` (their addresses), read
@@ -511,11 +517,6 @@ impl<P: Platform> CRcu<P> {
                 v
             })
             .unwrap_or_default()
-    }
-
-    fn konst(&self, name: &str) -> u64 {
-        let a = self.inst.global(name).expect("the environment defines it");
-        self.inst.peek(a, 8).expect("a constant")
     }
 
     /// Harness: stop the call_rcu thread at its next idle wait (waking it as
