@@ -22,6 +22,7 @@ use cfront::{CRcu, CTree, Options};
 use rcu_core::notifier::Notifier;
 use rcu_core::platform::Platform;
 use rcu_core::runtime::current;
+use rcu_core::site::Site;
 
 use crate::{Version, VersionInfo};
 
@@ -33,6 +34,7 @@ struct Entry {
     tree: Arc<CTree>,
     info: &'static VersionInfo,
     port: Version,
+    sites: Vec<&'static Site>,
 }
 
 static TREES: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
@@ -54,6 +56,38 @@ pub fn port(id: CTreeId) -> Version {
 /// The loaded tree.
 pub fn tree(id: CTreeId) -> Arc<CTree> {
     entry(id, |e| e.tree.clone())
+}
+
+/// The mutation sites of a registered tree: one per C line with fences or
+/// ordered atomics (`util/rcu.c:124`, cfront's [`cfront::CSite`]), as
+/// [`Site`]s whose `c_ref` is the line's text.
+pub fn sites(id: CTreeId) -> Vec<&'static Site> {
+    entry(id, |e| e.sites.clone())
+}
+
+/// A C site with this ID in any registered tree.
+pub fn find_site(site_id: &str) -> Option<&'static Site> {
+    TREES.read().unwrap().iter().flat_map(|e| e.sites.iter().copied()).find(|s| s.id == site_id)
+}
+
+/// The port's `B<n>` site that the C site `c` is (same file and line in
+/// the port's `c_ref`, and the statement the port names is on that C line).
+pub fn port_site(v: Version, c: &Site) -> Option<&'static str> {
+    let Version::C(_) = v else { return None };
+    let (file, line) = c.id.rsplit_once(':')?;
+    let line: u32 = line.parse().ok()?;
+    let text = c.c_ref.split_once(' ').map(|(_, t)| t).unwrap_or("");
+    v.port().sites().into_iter().filter(|s| s.kind.is_mutable()).find_map(|s| {
+        let (loc, stmt) = s.c_ref.split_once(' ')?;
+        let (f, lines) = loc.rsplit_once(':')?;
+        let f = f.split('@').next()?;
+        let (a, b) = match lines.split_once('-') {
+            Some((a, b)) => (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?),
+            None => (lines.parse::<u32>().ok()?, lines.parse::<u32>().ok()?),
+        };
+        let call = stmt.split('(').next()?.trim();
+        (f == file && (a..=b).contains(&line) && !call.is_empty() && text.contains(call)).then_some(s.id)
+    })
 }
 
 /// The tree registered under `label`.
@@ -113,8 +147,31 @@ pub fn load(spec: &str) -> Result<Version, String> {
         timed_waits: tree.timed_waits,
         site_sources: &[],
     }));
+    let module = info.name;
+    let sites = tree
+        .prog
+        .csites()
+        .iter()
+        .map(|c| {
+            let text = std::fs::read_to_string(tree.dir.join(&c.file))
+                .ok()
+                .and_then(|src| src.lines().nth(c.line as usize - 1).map(|l| l.trim().to_string()))
+                .unwrap_or_default();
+            let site: &'static Site = Box::leak(Box::new(Site {
+                id: leak(c.id.clone()),
+                kind: c.kind,
+                func: leak(c.funcs.first().cloned().unwrap_or_default()),
+                c_ref: leak(format!("{} {text}", c.id)),
+                doc: leak(format!("compiled to: {} (in {})", c.ops.join(", "), c.funcs.join(", "))),
+                module,
+                file: leak(tree.dir.join(&c.file).display().to_string()),
+                line: c.line,
+            }));
+            site
+        })
+        .collect();
     let mut t = TREES.write().unwrap();
-    t.push(Entry { tree: Arc::new(tree), info, port });
+    t.push(Entry { tree: Arc::new(tree), info, port, sites });
     Ok(Version::C(CTreeId(t.len() as u16 - 1)))
 }
 

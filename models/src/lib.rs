@@ -214,8 +214,12 @@ impl Version {
         }
     }
 
-    /// The barrier sites this version executes, sorted by ID.
+    /// The barrier sites this version executes, sorted by ID (a C tree's:
+    /// its C lines with fences or ordered atomics, in file order).
     pub fn sites(self) -> Vec<&'static rcu_core::site::Site> {
+        if let Version::C(id) = self {
+            return ctree::sites(id);
+        }
         let mut v: Vec<&'static rcu_core::site::Site> = rcu_core::site::SITES
             .iter()
             .filter(|s| {

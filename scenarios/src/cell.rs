@@ -326,15 +326,28 @@ pub fn replay(token: &str) -> Result<CellResult, String> {
 }
 
 /// Parse `B12:drop,B21:weaken:relaxed` against the known sites.
+/// `B12:weaken:relaxed` → (`B12`, `weaken:relaxed`); a C site's ID has a
+/// colon of its own: `util/rcu.c:124:drop` → (`util/rcu.c:124`, `drop`).
+fn split_site(item: &str) -> Option<(&str, &str)> {
+    let (a, rest) = item.split_once(':')?;
+    if a.ends_with(".c") || a.ends_with(".h") {
+        let (line, m) = rest.split_once(':')?;
+        return Some((&item[..a.len() + 1 + line.len()], m));
+    }
+    Some((a, rest))
+}
+
 pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
     let mut set = MutationSet::none();
     for item in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
-        let (id, m) = item
-            .split_once(':')
+        let (id, m) = split_site(item)
             .ok_or_else(|| format!("bad mutation `{item}` (expected <site>:drop or <site>:weaken:<ordering>)"))?;
         let mutable = || rcu_core::site::mutable_site_ids().join(", ");
-        let site =
-            SITES.iter().find(|x| x.id == id).ok_or_else(|| format!("unknown site `{id}` (valid: {})", mutable()))?;
+        let site = SITES
+            .iter()
+            .find(|x| x.id == id)
+            .or_else(|| models::ctree::find_site(id))
+            .ok_or_else(|| format!("unknown site `{id}` (valid: {}, or a C tree's FILE:LINE)", mutable()))?;
         let m = Mutation::parse(m)?;
         if !site.kind.is_mutable() {
             let what = match site.kind {

@@ -217,7 +217,8 @@ pub fn killers(v: Version, site: &Site) -> Vec<&'static Scenario> {
         .into_iter()
         .filter(|s| {
             s.checker == Checker::Loom
-                && (s.expect)(v) == Expect::Holds
+                && (s.expect)(v.port()) == Expect::Holds
+                && catalog::not_on(s, v).is_none()
                 && (s.scope == Scope::Versions || (primitive_site && s.scope == Scope::Primitive))
         })
         .collect()
@@ -236,7 +237,7 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
         DEEP.iter()
             .filter(|(s, _, _)| *s == site.id)
             .filter_map(|(_, sc, pb)| catalog::find(sc).ok().map(|sc| (sc, Some(*pb), true)))
-            .filter(|(sc, _, _)| (sc.expect)(v) == Expect::Holds)
+            .filter(|(sc, _, _)| (sc.expect)(v.port()) == Expect::Holds)
             .collect()
     };
     let plan = killers(v, site).into_iter().map(|s| (s, opts.preemptions.or(site_bound), false)).chain(deep);
@@ -293,6 +294,8 @@ pub fn mutant_json(r: &MutantResult) -> Value {
     json!({
         "version": r.version.name(),
         "site": r.site.id,
+        "c_text": if r.version.is_c() { json!(r.site.c_ref) } else { Value::Null },
+        "port_site": models::ctree::port_site(r.version, r.site),
         "function": r.site.func,
         "mutation": r.mutation.to_string(),
         "status": status_label(&r.status),

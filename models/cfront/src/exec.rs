@@ -53,6 +53,7 @@ use rcu_core::futex::{WaitQueue, WaitResult};
 use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, QemuMutex};
 use rcu_core::platform::{Ordering, Platform, RawAtomic, RawCell};
 use rcu_core::runtime::{current, qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
+use rcu_core::site::Mutation;
 
 use crate::program::{
     sext, BinOp, Block, Callee, CastOp, Extern, Func, Op, Opnd, Program, RmwOp, Term, DYN_BASE, FUNC_BASE,
@@ -383,6 +384,42 @@ fn intern(s: &str) -> &'static str {
     k
 }
 
+/// Which half of an ordering an instruction can carry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Half {
+    Acquire,
+    Release,
+    Both,
+}
+
+/// The part of `o` an instruction of kind `h` can carry (a load cannot
+/// release, a store cannot acquire).
+fn split_half(o: Ordering, h: Half) -> Ordering {
+    let (acq, rel) = match o {
+        Ordering::Relaxed => (false, false),
+        Ordering::Acquire => (true, false),
+        Ordering::Release => (false, true),
+        _ => (true, true),
+    };
+    match h {
+        Half::Acquire if acq => Ordering::Acquire,
+        Half::Release if rel => Ordering::Release,
+        Half::Both => o,
+        _ => Ordering::Relaxed,
+    }
+}
+
+/// The ordering an instruction uses under mutation `m` of its site: drop
+/// and plain make it relaxed, weaken gives the weaker ordering (as much of it
+/// as the instruction can carry).
+fn mutated(o: Ordering, m: Option<Mutation>, h: Half) -> Ordering {
+    match m {
+        None | Some(Mutation::Split) => o,
+        Some(Mutation::Drop) | Some(Mutation::Plain) => Ordering::Relaxed,
+        Some(Mutation::Weaken(w)) => split_half(w.to_std(), h),
+    }
+}
+
 fn ord_name(o: Ordering) -> &'static str {
     match o {
         Ordering::Relaxed => "relaxed",
@@ -602,6 +639,9 @@ struct Machine<P: Platform> {
     stop: AtomicBool,
     /// [`Instance::start_watched`].
     watch: Option<Watch<P>>,
+    /// The run's mutation of each C site ([`Program::csites`]), from the
+    /// rcu-core run's `RunConfig::mutations` (keyed by site ID, `util/rcu.c:124`).
+    muts: Vec<Option<Mutation>>,
 }
 
 type Callback = Box<dyn FnOnce() + Send>;
@@ -629,8 +669,15 @@ fn clock_ns<P: Platform>() -> u64 {
 
 impl<P: Platform> Machine<P> {
     fn new(prog: Arc<Program>, opts: Options, watch: Option<Watch<P>>) -> Self {
+        let muts = match rcu_core::runtime::try_current::<P>() {
+            Some(ctx) if !ctx.rt.cfg.mutations.is_empty() => {
+                prog.csites().iter().map(|c| ctx.rt.cfg.mutations.get(&c.id)).collect()
+            }
+            _ => vec![],
+        };
         Machine {
             watch,
+            muts,
             prog,
             opts,
             mem: Mutex::new(Mem { allocs: BTreeMap::new(), next: DYN_BASE, heap_count: 0 }),
@@ -1254,14 +1301,23 @@ impl<P: Platform> Th<P> {
             }
             Op::Load { p, size, ord: Some(o), spec: false } => {
                 let a = self.val(l, p);
-                let v = self.load(a, *size, Some(*o), loc);
-                self.atomic_done(a, Some(v), None, *o, "load", loc);
+                let o = match self.mutation(loc) {
+                    Some(Mutation::Plain) => return self.load(a, *size, None, loc),
+                    m => mutated(*o, m, Half::Acquire),
+                };
+                let v = self.load(a, *size, Some(o), loc);
+                self.atomic_done(a, Some(v), None, o, "load", loc);
                 v
             }
             Op::Load { p, size, ord: None, spec: false } => self.load(self.val(l, p), *size, None, loc),
             Op::Load { spec: true, .. } => unreachable!("handled in exec"),
             Op::Store { p, v, size, ord } => {
                 let (a, v) = (self.val(l, p), self.val(l, v));
+                let ord = match (ord, self.mutation(loc)) {
+                    (Some(_), Some(Mutation::Plain)) => &None,
+                    (Some(o), m @ Some(_)) => &Some(mutated(*o, m, Half::Release)),
+                    (o, _) => o,
+                };
                 self.store(a, *size, v, *ord, loc);
                 if let Some(o) = ord {
                     self.atomic_done(a, None, Some(v & mask(u32::from(*size) * 8)), *o, "store", loc);
@@ -1272,26 +1328,53 @@ impl<P: Platform> Th<P> {
                 let a = self.val(l, p);
                 let s = self.atomic_slot(a, *size, loc);
                 let (w, v) = (u32::from(*size) * 8, self.val(l, v) & mask(u32::from(*size) * 8));
-                let old = s.rmw(*op, v, *ord);
-                self.atomic_done(a, Some(old), Some(rmw_value(*op, old, v, w)), *ord, op.name(), loc);
+                let m = self.mutation(loc);
+                let ord = mutated(*ord, m, Half::Both);
+                let old = if m == Some(Mutation::Split) {
+                    // A load and a store: another thread may run in between.
+                    let old = s.load(split_half(ord, Half::Acquire));
+                    s.store(rmw_value(*op, old, v, w), split_half(ord, Half::Release));
+                    old
+                } else {
+                    s.rmw(*op, v, ord)
+                };
+                self.atomic_done(a, Some(old), Some(rmw_value(*op, old, v, w)), ord, op.name(), loc);
                 old
             }
             Op::CmpXchg { p, exp, new, size, succ, fail, flag } => {
                 let s = self.atomic_slot(self.val(l, p), *size, loc);
                 let m = mask(u32::from(*size) * 8);
-                let (a, new) = (self.val(l, p), self.val(l, new) & m);
-                let (old, ok) = match s.cas(self.val(l, exp) & m, new, *succ, *fail) {
-                    Ok(v) => (v, true),
-                    Err(v) => (v, false),
+                let (a, new, exp) = (self.val(l, p), self.val(l, new) & m, self.val(l, exp) & m);
+                let mu = self.mutation(loc);
+                let (succ, fail) = (mutated(*succ, mu, Half::Both), mutated(*fail, mu, Half::Acquire));
+                let (old, ok) = if mu == Some(Mutation::Split) {
+                    let old = s.load(split_half(succ, Half::Acquire));
+                    if old == exp {
+                        s.store(new, split_half(succ, Half::Release));
+                        (old, true)
+                    } else {
+                        (old, false)
+                    }
+                } else {
+                    match s.cas(exp, new, succ, fail) {
+                        Ok(v) => (v, true),
+                        Err(v) => (v, false),
+                    }
                 };
                 l[*flag as usize] = u64::from(ok);
-                self.atomic_done(a, Some(old), ok.then_some(new), if ok { *succ } else { *fail }, "cmpxchg", loc);
+                self.atomic_done(a, Some(old), ok.then_some(new), if ok { succ } else { fail }, "cmpxchg", loc);
                 old
             }
             Op::Copy { a } => self.val(l, a),
             Op::Fence { ord } => {
-                P::fence(*ord);
-                self.trace(loc, format_args!("fence {}", ord_name(*ord)));
+                match self.mutation(loc) {
+                    Some(Mutation::Drop) => self.trace(loc, format_args!("(mutant: fence dropped)")),
+                    m => {
+                        let o = mutated(*ord, m, Half::Both);
+                        P::fence(o);
+                        self.trace(loc, format_args!("fence {}", ord_name(o)));
+                    }
+                }
                 0
             }
             Op::Call { callee, args } => {
@@ -1305,6 +1388,14 @@ impl<P: Platform> Th<P> {
             Op::Nop => 0,
             Op::Unsupported(msg) => panic!("cfront: {msg} (thread {})", self.st.name),
         }
+    }
+
+    /// The run's mutation of the C site of `loc`, if any.
+    fn mutation(&self, loc: u32) -> Option<Mutation> {
+        if self.m.muts.is_empty() {
+            return None;
+        }
+        self.prog.loc_site(loc).and_then(|i| self.m.muts[i as usize])
     }
 
     /// After an atomic access: tell the watcher, trace it.

@@ -59,7 +59,7 @@ pub mod text;
 
 pub use compile::{compile, compile_and_link, find_clang, find_clang_in, CLANG_MISSING};
 pub use exec::{run, run_with, Event, FuncId, Instance, Options, Outcome, View, Watch};
-pub use program::{AtomicOp, Program};
+pub use program::{AtomicOp, CSite, Program};
 pub use qemu::{CRcu, CTree};
 pub use text::TextOrdering;
 

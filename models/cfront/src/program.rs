@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
+use rcu_core::site::{Ord as SOrd, SiteKind};
+
 use llvm_ir::constant::Constant;
 use llvm_ir::instruction::{self as li, Instruction};
 use llvm_ir::terminator::Terminator;
@@ -346,9 +348,93 @@ pub struct Program {
     pub(crate) ctors: Vec<u32>,
     atomics: BTreeMap<String, Vec<AtomicOp>>,
     unsupported: Vec<String>,
+    csites: Vec<CSite>,
+    /// Per loc id: its C site's index (`u32::MAX`: none).
+    loc_site: Vec<u32>,
+}
+
+/// A mutation site of compiled C: one C line of the tree (`util/…`,
+/// `include/…`) with fences or ordered atomic instructions; every such
+/// instruction compiled from the line (inlined copies included) is the site.
+#[derive(Clone, Debug)]
+pub struct CSite {
+    /// `util/rcu.c:124`.
+    pub id: String,
+    /// `(file, line)`.
+    pub file: String,
+    /// The line.
+    pub line: u32,
+    /// What the line's first such instruction is (its ordering decides the mutations).
+    pub kind: SiteKind,
+    /// The instructions, e.g. `fence seq_cst`, `store release` (each once).
+    pub ops: Vec<String>,
+    /// The LLVM functions they are in (after inlining).
+    pub funcs: Vec<String>,
+}
+
+fn site_ord(t: TextOrdering) -> SOrd {
+    match t {
+        TextOrdering::Unordered | TextOrdering::Monotonic => SOrd::Relaxed,
+        TextOrdering::Acquire => SOrd::Acquire,
+        TextOrdering::Release => SOrd::Release,
+        TextOrdering::AcqRel => SOrd::AcqRel,
+        TextOrdering::SeqCst => SOrd::SeqCst,
+    }
+}
+
+/// Group the ordered atomics and fences by C line of the tree.
+fn csites(site_locs: &[(u32, String, TextOrdering, String)], loc_lines: &[(Arc<str>, u32)]) -> (Vec<CSite>, Vec<u32>) {
+    let mut sites: Vec<CSite> = vec![];
+    let mut loc_site = vec![u32::MAX; loc_lines.len()];
+    for (loc, opcode, ord, func) in site_locs {
+        let (file, line) = &loc_lines[*loc as usize];
+        let tree = file.starts_with("util/") || file.starts_with("include/");
+        if !tree || *line == 0 || (opcode != "fence" && site_ord(*ord) == SOrd::Relaxed) {
+            continue;
+        }
+        let id = format!("{file}:{line}");
+        let i = match sites.iter().position(|s| s.id == id) {
+            Some(i) => i,
+            None => {
+                let o = site_ord(*ord);
+                let kind = match opcode.as_str() {
+                    "fence" => SiteKind::Fence(o),
+                    "load" | "store" => SiteKind::Access(o),
+                    _ => SiteKind::Rmw(o),
+                };
+                sites.push(CSite {
+                    id,
+                    file: file.to_string(),
+                    line: *line,
+                    kind,
+                    ops: vec![],
+                    funcs: vec![],
+                });
+                sites.len() - 1
+            }
+        };
+        let op = format!("{opcode} {}", ord.name());
+        if !sites[i].ops.contains(&op) {
+            sites[i].ops.push(op);
+        }
+        if !sites[i].funcs.contains(func) {
+            sites[i].funcs.push(func.clone());
+        }
+        loc_site[*loc as usize] = i as u32;
+    }
+    (sites, loc_site)
 }
 
 impl Program {
+    /// The C mutation sites, in order of first appearance.
+    pub fn csites(&self) -> &[CSite] {
+        &self.csites
+    }
+
+    pub(crate) fn loc_site(&self, loc: u32) -> Option<u32> {
+        self.loc_site.get(loc as usize).copied().filter(|&i| i != u32::MAX)
+    }
+
     /// Load a textual `.ll` file.
     pub fn load(ll: &Path) -> Result<Arc<Program>, Error> {
         let text = std::fs::read_to_string(ll).map_err(|e| Error::new(format!("cannot read {}: {e}", ll.display())))?;
@@ -508,6 +594,8 @@ struct Loader<'m> {
     loc_ids: HashMap<String, u32>,
     atomics: BTreeMap<String, Vec<AtomicOp>>,
     unsupported: Vec<String>,
+    /// Every atomic instruction: (loc, opcode, ordering, function).
+    site_locs: Vec<(u32, String, TextOrdering, String)>,
 }
 
 /// Per-function translation state.
@@ -549,6 +637,7 @@ impl<'m> Loader<'m> {
             loc_lines: vec![(Arc::from(""), 0)],
             loc_ids: HashMap::new(),
             atomics: BTreeMap::new(),
+            site_locs: Vec::new(),
             unsupported: Vec::new(),
         }
     }
@@ -614,6 +703,7 @@ impl<'m> Loader<'m> {
             self.funcs[idx].nlocals = blocks.1;
             self.funcs[idx].blocks = Some(blocks.0);
         }
+        let (csites, loc_site) = csites(&self.site_locs, &self.loc_lines);
         Ok(Program {
             funcs: self.funcs,
             func_by_name: self.func_by_name,
@@ -623,6 +713,8 @@ impl<'m> Loader<'m> {
             ctors,
             atomics: self.atomics,
             unsupported: self.unsupported,
+            csites,
+            loc_site,
         })
     }
 
@@ -1040,6 +1132,9 @@ impl<'m> Loader<'m> {
                     t.ll_line
                 ));
             }
+        }
+        if !t.single_thread {
+            self.site_locs.push((loc, t.opcode.clone(), ordering, f.to_string()));
         }
         self.atomics.entry(f.to_string()).or_default().push(AtomicOp {
             opcode: t.opcode.clone(),

@@ -30,6 +30,20 @@ pub enum TextOrdering {
 }
 
 impl TextOrdering {
+    /// The IR keyword (`seq_cst`, `release`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            TextOrdering::Unordered => "unordered",
+            TextOrdering::Monotonic => "monotonic",
+            TextOrdering::Acquire => "acquire",
+            TextOrdering::Release => "release",
+            TextOrdering::AcqRel => "acq_rel",
+            TextOrdering::SeqCst => "seq_cst",
+        }
+    }
+}
+
+impl TextOrdering {
     fn parse(tok: &str) -> Option<Self> {
         Some(match tok {
             "unordered" => TextOrdering::Unordered,

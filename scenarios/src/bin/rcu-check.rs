@@ -75,6 +75,10 @@ enum Cmd {
         /// Only these operators (drop, weaken, split, plain; repeat or comma-separate; default: all).
         #[arg(long = "operator", value_name = "OP", value_parser = parse_operator, value_delimiter = ',')]
         operators: Vec<&'static str>,
+        /// Mutate a QEMU tree's own C: every C line with a fence or an ordered atomic is a site
+        /// (`util/rcu.c:124`); without --version only the C trees are mutated.
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
     /// Find the first (fewest-preemption) counterexample of a cell and print it
     /// as a thread-column table, with the command that replays it.
@@ -270,7 +274,8 @@ fn parse_site(s: &str) -> Result<&'static str, String> {
     ids.iter()
         .find(|&&x| x == s)
         .copied()
-        .ok_or_else(|| format!("unknown or non-mutable site `{s}` (valid: {})", ids.join(", ")))
+        .or_else(|| models::ctree::find_site(s).map(|c| c.id))
+        .ok_or_else(|| format!("unknown or non-mutable site `{s}` (valid: {}, or a --c-tree's FILE:LINE)", ids.join(", ")))
 }
 
 /// The terminal's stderr while the checker-noise filter is installed.
@@ -401,7 +406,7 @@ fn run(cli: Cli) -> ExitCode {
         None => cmd_matrix(MatrixArgs::default()),
         Some(Cmd::List { json, .. }) => cmd_list(json),
         Some(Cmd::Matrix(a)) => cmd_matrix(a),
-        Some(Cmd::Mutants { versions, sites, json, jobs, preemptions, site_bounds, budget, profile, operators }) => {
+        Some(Cmd::Mutants { versions, sites, json, jobs, preemptions, site_bounds, budget, profile, operators, .. }) => {
             let opts = mutants::Opts { preemptions, site_bounds, budget, profile, no_deep: false };
             cmd_mutants(versions, sites, operators, json, jobs, opts)
         }
@@ -662,7 +667,15 @@ fn cmd_mutants(
     jobs: Option<usize>,
     opts: mutants::Opts,
 ) -> ExitCode {
-    let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
+    let versions = match (versions.is_empty(), c_versions().is_empty()) {
+        (true, true) => Version::ALL.to_vec(),
+        (true, false) => c_versions(),
+        (false, _) => {
+            let mut v = versions;
+            v.extend(c_versions().into_iter().filter(|c| !v.contains(c)).collect::<Vec<_>>());
+            v
+        }
+    };
     // A --site must be mutable in at least one selected version.
     let valid = mutants::mutable_site_ids_of(&versions);
     if let Some(s) = sites.iter().find(|s| !valid.contains(s)) {
@@ -719,6 +732,17 @@ fn cmd_mutants(
         })
         .collect();
     let mm = matrix::median_max(ttc.clone());
+    // A C site that is a port's B<n>, both mutated the same way in this run:
+    // does one die and not the other?
+    let killed = |r: &mutants::MutantResult| matches!(r.status, mutants::Status::Killed { .. });
+    let disagree: Vec<(&mutants::MutantResult, &mutants::MutantResult)> = results
+        .iter()
+        .filter_map(|c| {
+            let b = models::ctree::port_site(c.version, c.site)?;
+            let p = results.iter().find(|p| p.version == c.version.port() && p.site.id == b && p.mutation == c.mutation)?;
+            (killed(c) != killed(p)).then_some((c, p))
+        })
+        .collect();
     let count = |l: &str| results.iter().filter(|r| mutants::status_label(&r.status) == l).count();
     let wall = started.elapsed().as_secs_f64();
     // Kill score per operator: `killed/total`.
@@ -741,6 +765,11 @@ fn cmd_mutants(
                 "time_to_counterexample": {"n": ttc.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
                 "wall_seconds": wall,
             },
+            "c_port_disagreements": disagree.iter().map(|(c, p)| serde_json::json!({
+                "version": c.version.name(), "site": c.site.id, "port": p.version.name(), "port_site": p.site.id,
+                "mutation": c.mutation.to_string(), "c_status": mutants::status_label(&c.status),
+                "port_status": mutants::status_label(&p.status),
+            })).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap());
     } else {
@@ -758,12 +787,30 @@ fn cmd_mutants(
                     format!("SURVIVED {} scenario(s): a gap (not justified in proofs.md)", r.tried.len())
                 }
             };
+            let c = match (r.version.is_c(), models::ctree::port_site(r.version, r.site)) {
+                (false, _) => String::new(),
+                (true, Some(b)) => format!(" [{}; port site {b}]", r.site.c_ref),
+                (true, None) => format!(" [{}]", r.site.c_ref),
+            };
             println!(
-                "{:<19} {:<5} {:<16} {:<10} {detail}",
+                "{:<19} {:<5} {:<16} {:<10} {detail}{c}",
                 r.version.name(),
                 r.site.id,
                 r.mutation.to_string(),
                 mutants::status_label(&r.status)
+            );
+        }
+        for (c, p) in &disagree {
+            println!(
+                "C and port disagree: {} {} {} is {}, {} {} {} is {}",
+                c.version,
+                c.site.id,
+                c.mutation,
+                mutants::status_label(&c.status),
+                p.version,
+                p.site.id,
+                p.mutation,
+                mutants::status_label(&p.status)
             );
         }
         println!(
