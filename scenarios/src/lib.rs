@@ -22,3 +22,4 @@ pub mod proofs;
 pub mod quiet;
 pub mod rcutorture;
 pub mod render;
+pub mod review;

@@ -402,14 +402,7 @@ fn csites(site_locs: &[(u32, String, TextOrdering, String)], loc_lines: &[(Arc<s
                     "load" | "store" => SiteKind::Access(o),
                     _ => SiteKind::Rmw(o),
                 };
-                sites.push(CSite {
-                    id,
-                    file: file.to_string(),
-                    line: *line,
-                    kind,
-                    ops: vec![],
-                    funcs: vec![],
-                });
+                sites.push(CSite { id, file: file.to_string(), line: *line, kind, ops: vec![], funcs: vec![] });
                 sites.len() - 1
             }
         };

@@ -130,6 +130,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Review a patch: apply it to a copy of a QEMU tree, run the matrix on the base and
+    /// the patched C side by side, list the barriers it adds, removes or moves (each with its
+    /// mutant status), and print every new counterexample as a C trace.  Exit 1 when the
+    /// patched tree has a violation the base did not have.
+    Review {
+        /// The QEMU tree the patch applies to.
+        #[arg(long, value_name = "DIR")]
+        base: std::path::PathBuf,
+        /// The patch: an mbox from the list or `git format-patch` files, in order (repeatable).
+        #[arg(long = "patch", value_name = "FILE", required = true)]
+        patches: Vec<std::path::PathBuf>,
+        /// Scenarios (repeat or comma-separate; default: all that run on C).
+        #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario, value_delimiter = ',')]
+        scenarios: Vec<&'static Scenario>,
+        /// Worker threads (default: number of CPUs).
+        #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
+        jobs: Option<usize>,
+        /// Skip the mutants of the patch's barriers.
+        #[arg(long)]
+        no_mutants: bool,
+    },
     /// Re-execute one recorded schedule and print its trace.
     Replay {
         /// The token printed by `explain` or `matrix --json`.
@@ -271,11 +292,9 @@ fn parse_site_bound(s: &str) -> Result<(String, usize), String> {
 
 fn parse_site(s: &str) -> Result<&'static str, String> {
     let ids = rcu_core::site::mutable_site_ids();
-    ids.iter()
-        .find(|&&x| x == s)
-        .copied()
-        .or_else(|| models::ctree::find_site(s).map(|c| c.id))
-        .ok_or_else(|| format!("unknown or non-mutable site `{s}` (valid: {}, or a --c-tree's FILE:LINE)", ids.join(", ")))
+    ids.iter().find(|&&x| x == s).copied().or_else(|| models::ctree::find_site(s).map(|c| c.id)).ok_or_else(|| {
+        format!("unknown or non-mutable site `{s}` (valid: {}, or a --c-tree's FILE:LINE)", ids.join(", "))
+    })
 }
 
 /// The terminal's stderr while the checker-noise filter is installed.
@@ -406,7 +425,18 @@ fn run(cli: Cli) -> ExitCode {
         None => cmd_matrix(MatrixArgs::default()),
         Some(Cmd::List { json, .. }) => cmd_list(json),
         Some(Cmd::Matrix(a)) => cmd_matrix(a),
-        Some(Cmd::Mutants { versions, sites, json, jobs, preemptions, site_bounds, budget, profile, operators, .. }) => {
+        Some(Cmd::Mutants {
+            versions,
+            sites,
+            json,
+            jobs,
+            preemptions,
+            site_bounds,
+            budget,
+            profile,
+            operators,
+            ..
+        }) => {
             let opts = mutants::Opts { preemptions, site_bounds, budget, profile, no_deep: false };
             cmd_mutants(versions, sites, operators, json, jobs, opts)
         }
@@ -414,6 +444,9 @@ fn run(cli: Cli) -> ExitCode {
             cmd_explain(version, scenario, checker, preemptions, mutate, budget, profile)
         }
         Some(Cmd::Replay { token, .. }) => cmd_replay(&token),
+        Some(Cmd::Review { base, patches, scenarios, jobs, no_mutants }) => {
+            cmd_review(&base, &patches, scenarios, jobs, no_mutants)
+        }
         Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
             let o = scenarios::rcutorture::Opts { readers, fake_updaters, seconds, watchdog_secs: watchdog };
             cmd_torture(versions, o, json)
@@ -739,7 +772,8 @@ fn cmd_mutants(
         .iter()
         .filter_map(|c| {
             let b = models::ctree::port_site(c.version, c.site)?;
-            let p = results.iter().find(|p| p.version == c.version.port() && p.site.id == b && p.mutation == c.mutation)?;
+            let p =
+                results.iter().find(|p| p.version == c.version.port() && p.site.id == b && p.mutation == c.mutation)?;
             (killed(c) != killed(p)).then_some((c, p))
         })
         .collect();
@@ -948,6 +982,117 @@ fn c_tree_args(v: Version) -> String {
             format!("--c-tree {}={} ", t.dir.display(), t.label)
         }
         _ => String::new(),
+    }
+}
+
+fn cmd_review(
+    base: &std::path::Path,
+    patches: &[std::path::PathBuf],
+    scenarios: Vec<&'static Scenario>,
+    jobs: Option<usize>,
+    no_mutants: bool,
+) -> ExitCode {
+    use scenarios::review;
+    let started = Instant::now();
+    let (dir, outside) = match review::apply(base, patches) {
+        Ok(x) => x,
+        Err(e) => return bad_input(&e),
+    };
+    let load = |spec: String, what: &str| models::ctree::load(&spec).map_err(|e| format!("the {what} tree: {e}"));
+    let (b, p) =
+        match (load(format!("{}=base", base.display()), "base"), load(format!("{}=patched", dir.display()), "patched"))
+        {
+            (Ok(b), Ok(p)) => (b, p),
+            (Err(e), _) | (_, Err(e)) => return bad_input(&e),
+        };
+    println!("base     {} (expected results: {})", base.display(), b.port());
+    println!(
+        "patched  {} + {} (expected results: {})",
+        base.display(),
+        patches.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
+        p.port()
+    );
+    if !outside.is_empty() {
+        println!("not compiled (outside util/, include/, linux-headers/): {}", outside.join(", "));
+    }
+    let mut o = MatrixOpts { versions: vec![b, p], ..MatrixOpts::default() };
+    if !scenarios.is_empty() {
+        o.scenarios = scenarios;
+    }
+    o.scenarios.retain(|s| s.scope == Scope::Versions);
+    if let Some(j) = jobs {
+        o.jobs = j;
+    }
+    o.replay = false;
+    let progress = Progress::new(false);
+    let results = matrix::run_cells(matrix::cells(&o), o.jobs, &|d, n, r| {
+        progress.update(d, n, &format!("{} × {}: {}", r.spec.scenario.name, r.spec.version, r.outcome.verdict.label()))
+    });
+    progress.finish();
+    println!("\n{:<34} {:<26} {:<26} change", "scenario", "base", "patched");
+    let pairs = review::changed(&results, b, p);
+    for (rb, rp) in &pairs {
+        let (vb, vp) = (review::verdict(rb), review::verdict(rp));
+        let mark = if review::is_new_violation(rb, rp) {
+            "NEW VIOLATION"
+        } else if vb != vp {
+            "changed"
+        } else {
+            ""
+        };
+        println!("{:<34} {:<26} {:<26} {mark}", rb.spec.scenario.name, vb, vp);
+    }
+    let d = review::site_diff(b, p);
+    println!(
+        "\nbarriers (C lines with fences or ordered atomics): {} added, {} removed, {} moved",
+        d.added.len(),
+        d.removed.len(),
+        d.moved.len()
+    );
+    for s in &d.removed {
+        println!("  removed  {}", s.c_ref);
+    }
+    let js = mutants::justifications(mutants::PROOFS_MD);
+    let mopts =
+        mutants::Opts { preemptions: None, site_bounds: vec![], budget: None, profile: Profile::C11, no_deep: true };
+    let touched: Vec<(&str, &'static Site)> =
+        d.added.iter().map(|s| ("added", *s)).chain(d.moved.iter().map(|(_, s)| ("moved", *s))).collect();
+    for (what, s) in touched {
+        let status = if no_mutants {
+            String::new()
+        } else {
+            let r = mutants::run_mutant(p, s, rcu_core::site::Mutation::Drop, &js, &mopts);
+            match &r.status {
+                mutants::Status::Killed { by, kind, .. } => format!(" — drop: killed by {by} ({kind})"),
+                st => format!(" — drop: {}", mutants::status_label(st)),
+            }
+        };
+        println!("  {what:<8} {} (in {}){status}", s.c_ref, s.func);
+    }
+    let mut new = 0;
+    for (rb, rp) in pairs.iter().filter(|(rb, rp)| review::is_new_violation(rb, rp)) {
+        new += 1;
+        let _ = rb;
+        let mut spec = rp.spec.clone();
+        spec.capture = true;
+        spec.want_replay = true;
+        let r = cell::run_cell(&spec);
+        println!("\n── new counterexample ──");
+        print_counterexample(&r);
+        if let Some(t) = &r.replay {
+            println!("\nreplay: cargo rcu-check replay --c-tree {}=patched {t}", dir.display());
+        }
+    }
+    println!(
+        "\n{} scenario(s) on base and patched, {} new violation(s); {:.0} s",
+        pairs.len(),
+        new,
+        started.elapsed().as_secs_f64()
+    );
+    if new == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
