@@ -238,6 +238,92 @@ fn matrix_mismatch_exits_1() {
     assert!(r.stdout.contains("call_rcu_enqueue_race × seed: expected violated (deadlock), got holds"), "{}", r.stdout);
 }
 
+// ---------------------------------------------------------------- bench
+
+/// A tiny bench (two versions, two runs per cell): the table, and the JSON
+/// report with the machine, every latency cell, the forcing counts and the
+/// read-side cost; bench.json and the plots are written.  No timing is
+/// asserted: the bench reports speed, the tests only its shape.
+#[test]
+fn bench_tiny_run_writes_the_json_and_the_plots() {
+    let dir = std::env::temp_dir().join(format!("rcu-bench-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_str().unwrap();
+    let tiny = ["--version", "master,v3", "--runs", "2", "--rounds", "1", "--calls", "20", "--read-pairs", "1000"];
+    let r = rcu_check(&[&["bench"][..], &tiny, &["--out", out, "--json"]].concat()).expect(0);
+    let j = r.json();
+    let m = &j["machine"];
+    assert!(m["cpus"].as_u64().is_some_and(|n| n >= 1), "{m}");
+    assert!(m["cpu_model"].as_str().is_some_and(|s| !s.is_empty()), "{m}");
+    assert!(m["loadavg_before"].is_string() && m["loadavg_after"].is_string(), "{m}");
+    assert_eq!(j["options"]["runs"], 2);
+    assert!(j["wall_seconds"].as_f64().is_some(), "{j}");
+
+    let lat = j["latency"].as_array().expect("latency array");
+    assert_eq!(lat.len(), 2 * 2 * 3, "two versions × two calls × three situations");
+    for c in lat {
+        assert!(c["error"].is_null(), "{c}");
+        assert!(["master", "v3"].contains(&c["version"].as_str().unwrap()), "{c}");
+        assert!(["drain_call_rcu", "synchronize_rcu"].contains(&c["call"].as_str().unwrap()), "{c}");
+        assert!(["idle", "mid-poll", "busy-vcpu"].contains(&c["situation"].as_str().unwrap()), "{c}");
+        assert_eq!(c["samples_ms"].as_array().unwrap().len(), 2, "{c}");
+        for k in ["n", "min", "p10", "p50", "p90", "p99", "max"] {
+            assert!(c["ms"][k].is_number(), "no ms.{k}: {c}");
+        }
+        assert!(c["ms"]["p50"].as_f64() <= c["ms"]["max"].as_f64(), "{c}");
+        assert!(c["watchdog_runs"].is_u64() && c["notifier_kicks"].is_u64(), "{c}");
+    }
+    // MASTER's synchronize_rcu() never forces: a busy vCPU is only ever
+    // released by the watchdog (a count, not a time).
+    let master_sync_busy = lat
+        .iter()
+        .find(|c| c["version"] == "master" && c["call"] == "synchronize_rcu" && c["situation"] == "busy-vcpu")
+        .unwrap();
+    assert_eq!(master_sync_busy["watchdog_runs"], 2, "{master_sync_busy}");
+
+    let forcing = j["forcing"].as_array().expect("forcing array");
+    assert_eq!(forcing.len(), 2);
+    for c in forcing {
+        assert!(c["error"].is_null(), "{c}");
+        assert_eq!(c["rounds"].as_array().unwrap().len(), 1, "{c}");
+        for k in ["grace_periods", "forced", "forced_early", "notifier_calls", "vcpu_kicks", "tick_kicks"] {
+            assert!(c["mean"][k].is_number(), "no mean.{k}: {c}");
+        }
+    }
+    let master = forcing.iter().find(|c| c["version"] == "master").unwrap();
+    assert_eq!(master["mean"]["forced"], 0.0, "MASTER has no forced state: {master}");
+
+    let rs = j["read_side"].as_array().expect("read_side array");
+    assert_eq!(rs.len(), 2);
+    for c in rs {
+        assert!(c["error"].is_null(), "{c}");
+        assert!(c["normal_ns"]["p50"].as_f64().is_some_and(|x| x > 0.0), "{c}");
+        assert!(c["forced_ns"]["p50"].as_f64().is_some_and(|x| x > 0.0), "{c}");
+    }
+
+    let written = std::fs::read_to_string(dir.join("bench.json")).expect("bench.json written");
+    assert_eq!(serde_json::from_str::<Value>(&written).unwrap()["latency"], j["latency"]);
+    for f in ["latency-cdf-master.svg", "latency-cdf-v3.svg", "forcing.svg"] {
+        let svg = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(svg.contains("<svg"), "{f} is not an SVG");
+    }
+
+    // The text form: the machine, the three tables, where the files went.
+    let r = rcu_check(
+        &[
+            &["bench"][..],
+            &tiny[..2],
+            &["--runs", "1", "--rounds", "1", "--calls", "10", "--read-pairs", "1000", "--out", out],
+        ]
+        .concat(),
+    )
+    .expect(0);
+    for needle in ["machine: ", "LATENCY", "SPURIOUS FORCING", "READ SIDE", "wall time", "wrote "] {
+        assert!(r.stdout.contains(needle), "`{needle}` missing:\n{}", r.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- explain / replay
 
 #[test]
@@ -402,7 +488,10 @@ fn assert_bad_input(args: &[&str], needles: &[&str]) {
 
 #[test]
 fn bad_subcommand_and_flags() {
-    assert_bad_input(&["frobnicate"], &["frobnicate", "list", "matrix", "mutants", "explain", "torture", "replay"]);
+    assert_bad_input(
+        &["frobnicate"],
+        &["frobnicate", "list", "matrix", "mutants", "explain", "torture", "bench", "replay"],
+    );
     assert_bad_input(&["lst"], &["'lst'", "did you mean `list`"]);
     assert_bad_input(&["--frob"], &["--frob", "list", "--help"]);
     assert_bad_input(&["matrix", "--frob"], &["--frob", "`matrix`", "--scenario", "--json"]);
@@ -449,6 +538,28 @@ fn bad_numbers() {
     assert_bad_input(&["torture", "--seconds", "-1"], &["'-1'", "positive number of seconds"]);
     assert_bad_input(&["torture", "--readers", "0"], &["'0'", "--readers", "positive integer"]);
     assert_bad_input(&["torture", "--fake-updaters", "65"], &["'65'", "0 to 64"]);
+    assert_bad_input(&["bench", "--runs", "0"], &["'0'", "--runs", "1 to 10000"]);
+    assert_bad_input(&["bench", "--runs", "x"], &["'x'", "--runs", "1 to 10000"]);
+    assert_bad_input(&["bench", "--calls", "-1"], &["'-1'", "--calls", "1 to 100000"]);
+    assert_bad_input(&["bench", "--rounds", "101"], &["'101'", "--rounds", "1 to 100"]);
+    assert_bad_input(&["bench", "--watchdog-ms", "5"], &["'5'", "--watchdog-ms", "10 to 60000"]);
+    assert_bad_input(&["bench", "--read-pairs", "10"], &["'10'", "--read-pairs", "1000 to 100000000"]);
+}
+
+#[test]
+fn bad_bench_input() {
+    let versions = version_names().join(", ");
+    assert_bad_input(&["bench", "--version", "nope"], &["`nope`", &versions]);
+    assert_bad_input(&["bench", "--frob"], &["--frob", "`bench`", "--runs", "--out"]);
+    // An output directory that cannot exist (under a regular file), before any measuring.
+    let file = std::env::temp_dir().join(format!("rcu-bench-file-{}", std::process::id()));
+    std::fs::write(&file, "").unwrap();
+    let bad = file.join("out");
+    assert_bad_input(
+        &["bench", "--out", bad.to_str().unwrap()],
+        &["cannot create output directory", "valid: a writable directory"],
+    );
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]
