@@ -238,6 +238,47 @@ fn matrix_mismatch_exits_1() {
     assert!(r.stdout.contains("call_rcu_enqueue_race × seed: expected violated (deadlock), got holds"), "{}", r.stdout);
 }
 
+/// The default matrix reads in 120 columns with six versions: a short verdict
+/// and the time per cell, the legend, bounds and notes under the table, every
+/// line at most 120 characters.  `--wide` keeps the old form.
+#[test]
+fn matrix_text_fits_120_columns_and_wide_keeps_every_figure_on_the_row() {
+    let args = ["matrix", "--scenario", "gp_sync_read_race", "--jobs", "2"];
+    let r = rcu_check(&args).expect(0);
+    for l in r.stdout.lines() {
+        assert!(l.chars().count() <= 120, "line of {} columns: `{l}`\n{}", l.chars().count(), r.stdout);
+    }
+    let mut lines = r.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["scenario", "master", "unify", "seed", "sem-draft", "sem-followup", "v3"], "{}", r.stdout);
+    assert!(lines.next().unwrap().starts_with("-----"), "{}", r.stdout);
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    // name, then (verdict, time) per version: master and unify race (F11), the others hold.
+    assert_eq!(row.len(), 1 + 2 * 6, "{}", r.stdout);
+    assert_eq!(row[0], "gp_sync_read_race");
+    let verdicts: Vec<&str> = row[1..].iter().step_by(2).copied().collect();
+    assert_eq!(verdicts, ["RACE", "RACE", "ok", "ok", "ok", "ok"], "{}", r.stdout);
+    assert!(row[2..].iter().step_by(2).all(|t| t.ends_with('s')), "times: {}", r.stdout);
+    for needle in [
+        "RACE = VIOLATED(data-race)",
+        "sem-draft = semaphore-draft",
+        "sem-followup = semaphore-followup",
+        "bounds: loom pb=2 for every row",
+        "6 cells: 6 as expected, 0 differ; 4 hold, 2 violated",
+    ] {
+        assert!(r.stdout.replace("\n  ", " ").contains(needle), "`{needle}` missing:\n{}", r.stdout);
+    }
+
+    let r = rcu_check(&[&args[..], &["--wide"]].concat()).expect(0);
+    let header: Vec<&str> = r.stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[..2], ["scenario", "bound"]);
+    assert_eq!(header[2..], version_names()[..], "{}", r.stdout);
+    let row = r.stdout.lines().nth(2).unwrap();
+    assert!(row.starts_with("gp_sync_read_race") && row.contains("loom pb=2"), "{}", r.stdout);
+    assert_eq!(row.matches("VIOLATED(data-race)").count(), 2, "{}", r.stdout);
+    assert!(row.chars().count() > 120, "the wide form is the wide one: {row}");
+}
+
 // ---------------------------------------------------------------- bench
 
 /// A tiny bench (two versions, two runs per cell): the table, and the JSON

@@ -48,6 +48,21 @@ fn default_matrix_matches_every_expectation_and_every_counterexample_replays() {
         assert!(!again.outcome.trace.is_empty(), "replay of {} printed no trace", describe(r));
     }
 
+    // The text matrix reads in 120 columns, table and notes alike.
+    let text = matrix::render_text(&results, &o.versions);
+    for l in text.lines() {
+        assert!(l.chars().count() <= matrix::WIDTH, "line of {} columns: `{l}`", l.chars().count());
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("gp_")).count(),
+        results
+            .iter()
+            .filter(|r| r.spec.scenario.name.starts_with("gp_"))
+            .map(|r| r.spec.scenario.name)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+
     // The JSON summary reports the times to the first counterexample.
     let s = matrix::summary_json(&results);
     assert!(s["time_to_counterexample"]["median_seconds"].as_f64().is_some(), "{s}");

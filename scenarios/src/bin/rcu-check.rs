@@ -189,6 +189,10 @@ struct MatrixArgs {
     /// Skip producing replay tokens for violated cells.
     #[arg(long)]
     no_replay: bool,
+    /// The wide table (a bound column, `VIOLATED(kind) time` per cell; about 250 columns
+    /// with six versions) instead of the 120-column one.
+    #[arg(long)]
+    wide: bool,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -690,7 +694,8 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&matrix::render_json(&results)).unwrap());
     } else {
-        print!("{}", matrix::render_text(&results, &o.versions));
+        let text = if a.wide { matrix::render_wide } else { matrix::render_text };
+        print!("{}", text(&results, &o.versions));
     }
     if results.iter().all(|r| r.matches()) {
         ExitCode::SUCCESS
