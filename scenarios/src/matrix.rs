@@ -247,7 +247,7 @@ pub fn compact_cell_text(r: &CellResult, row_pb: usize) -> String {
 
 /// Wrap a line of notes at [`WIDTH`], continuation lines indented.
 fn wrap(line: &str, indent: &str) -> String {
-    let o = textwrap::Options::new(WIDTH).subsequent_indent(indent).break_words(true);
+    let o = textwrap::Options::new(WIDTH).subsequent_indent(indent).break_words(false);
     textwrap::wrap(line, o).join("\n") + "\n"
 }
 
@@ -350,7 +350,7 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
     if !other_pb.is_empty() {
         out.push_str(&wrap(&format!("^ cells at another loom bound: {}", other_pb.join(", ")), "  "));
     }
-    for l in notes_text(results).lines() {
+    for l in notes_text(results, true).lines() {
         out.push_str(&wrap(l, "    "));
     }
     out
@@ -394,13 +394,13 @@ pub fn render_wide(results: &[CellResult], versions: &[Version]) -> String {
         out.push('\n');
     }
     out = out.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n") + "\n";
-    out.push_str(&notes_text(results));
+    out.push_str(&notes_text(results, false));
     out
 }
 
 /// Under either table: the mismatches, the cells with unlocked registry
 /// accesses, then the summary.
-fn notes_text(results: &[CellResult]) -> String {
+fn notes_text(results: &[CellResult], compact: bool) -> String {
     let mut out = String::new();
     let mism: Vec<&CellResult> = results.iter().filter(|r| !r.matches()).collect();
     if !mism.is_empty() {
@@ -432,8 +432,22 @@ fn notes_text(results: &[CellResult]) -> String {
         .collect();
     if !unlocked.is_empty() {
         out.push_str("\nnote: these cells hold their own property but accessed the registry without rcu_registry_lock (counted, see register_during_forced_gp):\n");
-        for r in unlocked {
-            out.push_str(&format!("  {} × {}\n", r.spec.scenario.name, r.spec.version));
+        if compact {
+            // One line per scenario, its versions listed.
+            let mut by: Vec<(&str, Vec<&str>)> = vec![];
+            for r in unlocked {
+                match by.iter_mut().find(|(s, _)| *s == r.spec.scenario.name) {
+                    Some(e) => e.1.push(r.spec.version.name()),
+                    None => by.push((r.spec.scenario.name, vec![r.spec.version.name()])),
+                }
+            }
+            for (s, vs) in by {
+                out.push_str(&format!("  {s} × {}\n", vs.join(", ")));
+            }
+        } else {
+            for r in unlocked {
+                out.push_str(&format!("  {} × {}\n", r.spec.scenario.name, r.spec.version));
+            }
         }
     }
     out.push('\n');
