@@ -70,7 +70,10 @@ pub struct Opts {
     /// during the spurious-forcing rounds, ms.
     pub tick_ms: u64,
     /// The watchdog's period: a measured call still waiting after this long
-    /// gets the vCPU kicked (again every period), ms.
+    /// gets the vCPU kicked (again every period), ms.  Twice the longest
+    /// latency a version has on its own (a `mid-poll` synchronize_rcu():
+    /// the earlier grace period's 5 polls, then its own), so that only a
+    /// call that nothing would end is cut short.
     pub watchdog_ms: u64,
     /// How long the RCU thread is left alone before a measured call, ms.
     pub settle_ms: u64,
@@ -93,7 +96,7 @@ impl Default for Opts {
             rounds: 3,
             call_gap_us: 1000,
             tick_ms: 4,
-            watchdog_ms: 100,
+            watchdog_ms: 200,
             settle_ms: 20,
             poll_window_ms: 40,
             read_pairs: 200_000,

@@ -138,7 +138,7 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = parse_rounds, allow_negative_numbers = true, default_value = "3")]
         rounds: usize,
         /// Kick a vCPU that a measured call has waited on for this long (and again every period).
-        #[arg(long, value_name = "MS", value_parser = parse_watchdog_ms, allow_negative_numbers = true, default_value = "100")]
+        #[arg(long, value_name = "MS", value_parser = parse_watchdog_ms, allow_negative_numbers = true, default_value = "200")]
         watchdog_ms: u64,
         /// Lock/unlock pairs per read-side batch.
         #[arg(long, value_name = "N", value_parser = parse_read_pairs, allow_negative_numbers = true, default_value = "200000")]
