@@ -685,8 +685,9 @@ pub fn steps(o: &Opts) -> u64 {
     (o.versions.len() * (Call::ALL.len() * Situation::ALL.len() + o.rounds + 1)) as u64
 }
 
-/// Run the whole bench; `progress(done, what)` after each step.
-pub fn run(o: &Opts, progress: &mut dyn FnMut(&str)) -> Report {
+/// Run the whole bench; `progress(Some(what))` when a step starts,
+/// `progress(None)` when it ends ([`steps`] of them).
+pub fn run(o: &Opts, progress: &mut dyn FnMut(Option<&str>)) -> Report {
     harness::install_panic_hook();
     let start = Instant::now();
     let mut machine = Machine::probe();
@@ -696,13 +697,16 @@ pub fn run(o: &Opts, progress: &mut dyn FnMut(&str)) -> Report {
     for &v in &o.versions {
         for call in Call::ALL {
             for sit in Situation::ALL {
+                progress(Some(&format!("{v} {} {}", call.name(), sit.name())));
                 latency.push(latency_cell(v, call, sit, o));
-                progress(&format!("{v} {} {}", call.name(), sit.name()));
+                progress(None);
             }
         }
-        forcing.push(forcing_cell(v, o, &mut || progress(&format!("{v} spurious forcing"))));
+        progress(Some(&format!("{v} spurious forcing")));
+        forcing.push(forcing_cell(v, o, &mut || progress(None)));
+        progress(Some(&format!("{v} read side")));
         read_side.push(read_side_cell(v, o));
-        progress(&format!("{v} read side"));
+        progress(None);
     }
     machine.loadavg_after = Machine::probe().loadavg_before;
     Report { machine, options: o.clone(), latency, forcing, read_side, wall_seconds: start.elapsed().as_secs_f64() }

@@ -507,9 +507,9 @@ fn cmd_bench(o: scenarios::bench::Opts, out: &std::path::Path, json: bool) -> Ex
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let r = bench::run(&o, &mut |what| {
-        bar.set_message(what.to_string());
-        bar.inc(1);
+    let r = bench::run(&o, &mut |step| match step {
+        Some(what) => bar.set_message(what.to_string()),
+        None => bar.inc(1),
     });
     bar.finish_and_clear();
     let written = match bench::write_outputs(&r, out) {
