@@ -206,7 +206,8 @@ thread_local! {
     static LOOM_COMPLETED: Cell<bool> = const { Cell::new(false) };
 }
 
-fn payload_string(p: &(dyn std::any::Any + Send)) -> String {
+/// A panic payload as text.
+pub fn payload_string(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<String>() {
         s.clone()
     } else if let Some(s) = p.downcast_ref::<&str>() {
@@ -338,6 +339,11 @@ impl Obs {
     /// Count an observation.
     pub fn add(&self, key: &str, by: u64) {
         *self.0.lock().unwrap().entry(key.to_string()).or_default() += by;
+    }
+
+    /// The count of one observation so far.
+    pub fn get(&self, key: &str) -> u64 {
+        self.0.lock().unwrap().get(key).copied().unwrap_or(0)
     }
     fn snapshot(&self) -> BTreeMap<String, u64> {
         self.0.lock().unwrap().clone()

@@ -1,5 +1,6 @@
 //! # scenarios: the interleavings and guarantees, the checkers, and rcu-check
 //!
+//! * [`bench`]: what each version costs on real threads (`rcu-check bench`);
 //! * [`harness`]: run one program under loom, shuttle or std; classify, time
 //!   and replay failures;
 //! * [`capture`] and [`render`]: counterexamples as thread-column tables;
@@ -10,6 +11,7 @@
 //! * the `rcu-check` binary (src/bin/rcu-check.rs).
 #![allow(clippy::disallowed_types)]
 
+pub mod bench;
 pub mod capture;
 pub mod catalog;
 pub mod cell;

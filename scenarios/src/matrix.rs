@@ -199,10 +199,11 @@ fn row_cell<'a>(cs: &[Option<&'a CellResult>]) -> Option<&'a CellResult> {
         .copied()
 }
 
-/// The text matrix: one row per scenario, one column per version, then the
-/// mismatches, then the summary.
-pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
-    let mut rows: Vec<(&'static Scenario, Vec<Option<&CellResult>>)> = vec![];
+type Row<'a> = (&'static Scenario, Vec<Option<&'a CellResult>>);
+
+/// The results as rows (one per scenario, in first-seen order) of one cell per version.
+fn rows<'a>(results: &'a [CellResult], versions: &[Version]) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = vec![];
     for r in results {
         let s = r.spec.scenario;
         let idx = match rows.iter().position(|(x, _)| x.name == s.name) {
@@ -218,9 +219,171 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
             rows[idx].1[c] = Some(r);
         }
     }
+    rows
+}
+
+fn row_pb(cs: &[Option<&CellResult>]) -> usize {
+    row_cell(cs).map(|r| r.spec.bounds.preemption_bound).unwrap_or(0)
+}
+
+/// The width the default matrix fits in.
+pub const WIDTH: usize = 120;
+
+/// A version's column heading in the 120-column matrix.
+pub fn short_version(v: Version) -> &'static str {
+    match v {
+        Version::SemaphoreDraft => "sem-draft",
+        Version::SemaphoreFollowup => "sem-followup",
+        v => v.name(),
+    }
+}
+
+/// A violation kind in at most five capitals, for the 120-column matrix.
+pub fn kind_code(kind: &str) -> String {
+    match kind {
+        "data-race" => "RACE".into(),
+        "deadlock" => "DEAD".into(),
+        "slow-force" => "SLOW".into(),
+        "spurious-force" => "SPUR".into(),
+        "use-after-free" => "UAF".into(),
+        "unlocked-access" => "UNLCK".into(),
+        "lost-callback" => "LOST".into(),
+        "assertion" => "ASSRT".into(),
+        k => k.chars().filter(|c| c.is_alphanumeric()).take(5).collect::<String>().to_uppercase(),
+    }
+}
+
+/// A cell of the 120-column matrix: `ok 1.2s`, `DEAD 0.1s`, `OUT 60s`; `^`
+/// when the cell ran at another loom bound than its row, `*` when it differs
+/// from its expected result.
+pub fn compact_cell_text(r: &CellResult, row_pb: usize) -> String {
+    let v = match &r.outcome.verdict {
+        Verdict::Holds => "ok".to_string(),
+        Verdict::Violated { kind, .. } => kind_code(kind),
+        Verdict::BoundedOut { .. } => "OUT".to_string(),
+    };
+    let bound = if r.spec.checker == Checker::Loom && r.spec.bounds.preemption_bound != row_pb { "^" } else { "" };
+    let mark = if r.matches() { "" } else { "*" };
+    format!("{v} {}{bound}{mark}", secs(r.outcome.seconds))
+}
+
+/// Wrap a line of notes at [`WIDTH`], continuation lines indented.
+fn wrap(line: &str, indent: &str) -> String {
+    let o = textwrap::Options::new(WIDTH).subsequent_indent(indent).break_words(false);
+    textwrap::wrap(line, o).join("\n") + "\n"
+}
+
+/// The text matrix in [`WIDTH`] columns: one row per scenario, one short
+/// verdict and time per version; under the table the legend, every bound,
+/// the cells run at another bound, the mismatches and the summary.
+pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
+    let rows = rows(results, versions);
+    let name_w = rows.iter().map(|(s, _)| s.name.chars().count()).max().unwrap_or(8).max(8);
+    let col_w = rows
+        .iter()
+        .flat_map(|(_, cs)| cs.iter().flatten().map(|r| compact_cell_text(r, row_pb(cs)).chars().count()))
+        .chain(versions.iter().map(|v| short_version(*v).len()))
+        .max()
+        .unwrap_or(8)
+        .max("(primitive)".len());
+    let mut out = format!("{:<name_w$}", "scenario");
+    for v in versions {
+        out.push_str(&format!("  {:<col_w$}", short_version(*v)));
+    }
+    out.push('\n');
+    out.push_str(&"-".repeat(name_w));
+    for _ in versions {
+        out.push_str(&format!("  {}", "-".repeat(col_w)));
+    }
+    out.push('\n');
+    let mut codes: Vec<(String, String)> = vec![];
+    for (s, cs) in &rows {
+        let pb = row_pb(cs);
+        out.push_str(&format!("{:<name_w$}", s.name));
+        for (i, c) in cs.iter().enumerate() {
+            let t = match c {
+                Some(r) => {
+                    if let Verdict::Violated { kind, .. } = &r.outcome.verdict {
+                        if !codes.iter().any(|(k, _)| k == kind) {
+                            codes.push((kind.clone(), kind_code(kind)));
+                        }
+                    }
+                    compact_cell_text(r, pb)
+                }
+                None if s.scope == Scope::Primitive && i > 0 => "(primitive)".into(),
+                None => "-".into(),
+            };
+            out.push_str(&format!("  {:<col_w$}", t));
+        }
+        out.push('\n');
+    }
+    out = out.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n") + "\n\n";
+
+    // The legend: every code used, the renamed columns.
+    codes.sort();
+    let mut legend = String::from("ok = holds (no counterexample within the bound)");
+    for (k, c) in &codes {
+        legend.push_str(&format!(", {c} = VIOLATED({k})"));
+    }
+    legend.push_str(", OUT = bounded-out; time = the cell's wall time; ^ = another loom bound (below); * = differs from the expected result");
+    out.push_str(&wrap(&legend, "  "));
+    let renamed: Vec<String> = versions
+        .iter()
+        .filter(|v| short_version(**v) != v.name())
+        .map(|v| format!("{} = {}", short_version(*v), v.name()))
+        .collect();
+    if !renamed.is_empty() {
+        out.push_str(&wrap(&format!("columns: {}", renamed.join(", ")), "  "));
+    }
+    // Every row's bound: the most common one once, the others by row.
+    let bounds: Vec<(String, &str)> =
+        rows.iter().map(|(s, cs)| (row_cell(cs).map(|r| bound_text(&r.spec)).unwrap_or_default(), s.name)).collect();
+    let mut common: Vec<(&str, usize)> = vec![];
+    for (b, _) in &bounds {
+        match common.iter_mut().find(|(x, _)| x == b) {
+            Some(e) => e.1 += 1,
+            None => common.push((b, 1)),
+        }
+    }
+    if let Some((default, _)) = common.iter().max_by_key(|(_, n)| *n) {
+        let mut others: Vec<String> = vec![];
+        for (b, _) in &common {
+            if b != default {
+                let names: Vec<&str> = bounds.iter().filter(|(x, _)| x == b).map(|(_, n)| *n).collect();
+                others.push(format!("{b}: {}", names.join(", ")));
+            }
+        }
+        let mut line = format!("bounds: {default} for every row");
+        if !others.is_empty() {
+            line.push_str(&format!(" except {}", others.join("; ")));
+        }
+        out.push_str(&wrap(&line, "  "));
+    }
+    let other_pb: Vec<String> = rows
+        .iter()
+        .flat_map(|(s, cs)| {
+            let pb = row_pb(cs);
+            cs.iter()
+                .flatten()
+                .filter(move |r| r.spec.checker == Checker::Loom && r.spec.bounds.preemption_bound != pb)
+                .map(move |r| format!("{} × {} pb={}", s.name, r.spec.version, r.spec.bounds.preemption_bound))
+        })
+        .collect();
+    if !other_pb.is_empty() {
+        out.push_str(&wrap(&format!("^ cells at another loom bound: {}", other_pb.join(", ")), "  "));
+    }
+    for l in notes_text(results, true).lines() {
+        out.push_str(&wrap(l, "    "));
+    }
+    out
+}
+
+/// The wide matrix (`matrix --wide`): the bound column, and each cell as
+/// `VIOLATED(kind) time`; rows of about 250 columns with six versions.
+pub fn render_wide(results: &[CellResult], versions: &[Version]) -> String {
+    let rows = rows(results, versions);
     let name_w = rows.iter().map(|(s, _)| s.name.len()).max().unwrap_or(8).max(8);
     let bound_w = results.iter().map(|r| bound_text(&r.spec).len()).max().unwrap_or(5).max(5);
-    let row_pb = |cs: &[Option<&CellResult>]| row_cell(cs).map(|r| r.spec.bounds.preemption_bound).unwrap_or(0);
     let col_w = rows
         .iter()
         .flat_map(|(_, cs)| cs.iter().flatten().map(|r| cell_text(r, row_pb(cs)).len()))
@@ -253,7 +416,14 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
         out.push('\n');
     }
     out = out.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n") + "\n";
+    out.push_str(&notes_text(results, false));
+    out
+}
 
+/// Under either table: the mismatches, the cells with unlocked registry
+/// accesses, then the summary.
+fn notes_text(results: &[CellResult], compact: bool) -> String {
+    let mut out = String::new();
     let mism: Vec<&CellResult> = results.iter().filter(|r| !r.matches()).collect();
     if !mism.is_empty() {
         out.push_str("\n* differs from the expected result:\n");
@@ -284,8 +454,22 @@ pub fn render_text(results: &[CellResult], versions: &[Version]) -> String {
         .collect();
     if !unlocked.is_empty() {
         out.push_str("\nnote: these cells hold their own property but accessed the registry without rcu_registry_lock (counted, see register_during_forced_gp):\n");
-        for r in unlocked {
-            out.push_str(&format!("  {} × {}\n", r.spec.scenario.name, r.spec.version));
+        if compact {
+            // One line per scenario, its versions listed.
+            let mut by: Vec<(&str, Vec<&str>)> = vec![];
+            for r in unlocked {
+                match by.iter_mut().find(|(s, _)| *s == r.spec.scenario.name) {
+                    Some(e) => e.1.push(r.spec.version.name()),
+                    None => by.push((r.spec.scenario.name, vec![r.spec.version.name()])),
+                }
+            }
+            for (s, vs) in by {
+                out.push_str(&format!("  {s} × {}\n", vs.join(", ")));
+            }
+        } else {
+            for r in unlocked {
+                out.push_str(&format!("  {} × {}\n", r.spec.scenario.name, r.spec.version));
+            }
         }
     }
     out.push('\n');

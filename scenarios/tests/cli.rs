@@ -238,6 +238,133 @@ fn matrix_mismatch_exits_1() {
     assert!(r.stdout.contains("call_rcu_enqueue_race × seed: expected violated (deadlock), got holds"), "{}", r.stdout);
 }
 
+/// The default matrix reads in 120 columns with six versions: a short verdict
+/// and the time per cell, the legend, bounds and notes under the table, every
+/// line at most 120 characters.  `--wide` keeps the old form.
+#[test]
+fn matrix_text_fits_120_columns_and_wide_keeps_every_figure_on_the_row() {
+    let args = ["matrix", "--scenario", "gp_sync_read_race", "--jobs", "2"];
+    let r = rcu_check(&args).expect(0);
+    for l in r.stdout.lines() {
+        assert!(l.chars().count() <= 120, "line of {} columns: `{l}`\n{}", l.chars().count(), r.stdout);
+    }
+    let mut lines = r.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["scenario", "master", "unify", "seed", "sem-draft", "sem-followup", "v3"], "{}", r.stdout);
+    assert!(lines.next().unwrap().starts_with("-----"), "{}", r.stdout);
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    // name, then (verdict, time) per version: master and unify race (F11), the others hold.
+    assert_eq!(row.len(), 1 + 2 * 6, "{}", r.stdout);
+    assert_eq!(row[0], "gp_sync_read_race");
+    let verdicts: Vec<&str> = row[1..].iter().step_by(2).copied().collect();
+    assert_eq!(verdicts, ["RACE", "RACE", "ok", "ok", "ok", "ok"], "{}", r.stdout);
+    assert!(row[2..].iter().step_by(2).all(|t| t.ends_with('s')), "times: {}", r.stdout);
+    for needle in [
+        "RACE = VIOLATED(data-race)",
+        "sem-draft = semaphore-draft",
+        "sem-followup = semaphore-followup",
+        "bounds: loom pb=2 for every row",
+        "6 cells: 6 as expected, 0 differ; 4 hold, 2 violated",
+    ] {
+        assert!(r.stdout.replace("\n  ", " ").contains(needle), "`{needle}` missing:\n{}", r.stdout);
+    }
+
+    let r = rcu_check(&[&args[..], &["--wide"]].concat()).expect(0);
+    let header: Vec<&str> = r.stdout.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[..2], ["scenario", "bound"]);
+    assert_eq!(header[2..], version_names()[..], "{}", r.stdout);
+    let row = r.stdout.lines().nth(2).unwrap();
+    assert!(row.starts_with("gp_sync_read_race") && row.contains("loom pb=2"), "{}", r.stdout);
+    assert_eq!(row.matches("VIOLATED(data-race)").count(), 2, "{}", r.stdout);
+    assert!(row.chars().count() > 120, "the wide form is the wide one: {row}");
+}
+
+// ---------------------------------------------------------------- bench
+
+/// A tiny bench (two versions, two runs per cell): the table, and the JSON
+/// report with the machine, every latency cell, the forcing counts and the
+/// read-side cost; bench.json and the plots are written.  No timing is
+/// asserted: the bench reports speed, the tests only its shape.
+#[test]
+fn bench_tiny_run_writes_the_json_and_the_plots() {
+    let dir = std::env::temp_dir().join(format!("rcu-bench-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_str().unwrap();
+    let tiny = ["--version", "master,v3", "--runs", "2", "--rounds", "1", "--calls", "20", "--read-pairs", "1000"];
+    let r = rcu_check(&[&["bench"][..], &tiny, &["--out", out, "--json"]].concat()).expect(0);
+    let j = r.json();
+    let m = &j["machine"];
+    assert!(m["cpus"].as_u64().is_some_and(|n| n >= 1), "{m}");
+    assert!(m["cpu_model"].as_str().is_some_and(|s| !s.is_empty()), "{m}");
+    assert!(m["loadavg_before"].is_string() && m["loadavg_after"].is_string(), "{m}");
+    assert_eq!(j["options"]["runs"], 2);
+    assert!(j["wall_seconds"].as_f64().is_some(), "{j}");
+
+    let lat = j["latency"].as_array().expect("latency array");
+    assert_eq!(lat.len(), 2 * 2 * 3, "two versions × two calls × three situations");
+    for c in lat {
+        assert!(c["error"].is_null(), "{c}");
+        assert!(["master", "v3"].contains(&c["version"].as_str().unwrap()), "{c}");
+        assert!(["drain_call_rcu", "synchronize_rcu"].contains(&c["call"].as_str().unwrap()), "{c}");
+        assert!(["idle", "mid-poll", "busy-vcpu"].contains(&c["situation"].as_str().unwrap()), "{c}");
+        assert_eq!(c["samples_ms"].as_array().unwrap().len(), 2, "{c}");
+        for k in ["n", "min", "p10", "p50", "p90", "p99", "max"] {
+            assert!(c["ms"][k].is_number(), "no ms.{k}: {c}");
+        }
+        assert!(c["ms"]["p50"].as_f64() <= c["ms"]["max"].as_f64(), "{c}");
+        assert!(c["watchdog_runs"].is_u64() && c["notifier_kicks"].is_u64(), "{c}");
+    }
+    // MASTER's synchronize_rcu() never forces: a busy vCPU is only ever
+    // released by the watchdog (a count, not a time).
+    let master_sync_busy = lat
+        .iter()
+        .find(|c| c["version"] == "master" && c["call"] == "synchronize_rcu" && c["situation"] == "busy-vcpu")
+        .unwrap();
+    assert_eq!(master_sync_busy["watchdog_runs"], 2, "{master_sync_busy}");
+
+    let forcing = j["forcing"].as_array().expect("forcing array");
+    assert_eq!(forcing.len(), 2);
+    for c in forcing {
+        assert!(c["error"].is_null(), "{c}");
+        assert_eq!(c["rounds"].as_array().unwrap().len(), 1, "{c}");
+        for k in ["grace_periods", "forced", "forced_early", "notifier_calls", "vcpu_kicks", "tick_kicks"] {
+            assert!(c["mean"][k].is_number(), "no mean.{k}: {c}");
+        }
+    }
+    let master = forcing.iter().find(|c| c["version"] == "master").unwrap();
+    assert_eq!(master["mean"]["forced"], 0.0, "MASTER has no forced state: {master}");
+
+    let rs = j["read_side"].as_array().expect("read_side array");
+    assert_eq!(rs.len(), 2);
+    for c in rs {
+        assert!(c["error"].is_null(), "{c}");
+        assert!(c["normal_ns"]["p50"].as_f64().is_some_and(|x| x > 0.0), "{c}");
+        assert!(c["forced_ns"]["p50"].as_f64().is_some_and(|x| x > 0.0), "{c}");
+    }
+
+    let written = std::fs::read_to_string(dir.join("bench.json")).expect("bench.json written");
+    assert_eq!(serde_json::from_str::<Value>(&written).unwrap()["latency"], j["latency"]);
+    for f in ["latency-cdf-master.svg", "latency-cdf-v3.svg", "forcing.svg"] {
+        let svg = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(svg.contains("<svg"), "{f} is not an SVG");
+    }
+
+    // The text form: the machine, the three tables, where the files went.
+    let r = rcu_check(
+        &[
+            &["bench"][..],
+            &tiny[..2],
+            &["--runs", "1", "--rounds", "1", "--calls", "10", "--read-pairs", "1000", "--out", out],
+        ]
+        .concat(),
+    )
+    .expect(0);
+    for needle in ["machine: ", "LATENCY", "SPURIOUS FORCING", "READ SIDE", "wall time", "wrote "] {
+        assert!(r.stdout.contains(needle), "`{needle}` missing:\n{}", r.stdout);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- explain / replay
 
 #[test]
@@ -402,7 +529,10 @@ fn assert_bad_input(args: &[&str], needles: &[&str]) {
 
 #[test]
 fn bad_subcommand_and_flags() {
-    assert_bad_input(&["frobnicate"], &["frobnicate", "list", "matrix", "mutants", "explain", "torture", "replay"]);
+    assert_bad_input(
+        &["frobnicate"],
+        &["frobnicate", "list", "matrix", "mutants", "explain", "torture", "bench", "replay"],
+    );
     assert_bad_input(&["lst"], &["'lst'", "did you mean `list`"]);
     assert_bad_input(&["--frob"], &["--frob", "list", "--help"]);
     assert_bad_input(&["matrix", "--frob"], &["--frob", "`matrix`", "--scenario", "--json"]);
@@ -449,6 +579,28 @@ fn bad_numbers() {
     assert_bad_input(&["torture", "--seconds", "-1"], &["'-1'", "positive number of seconds"]);
     assert_bad_input(&["torture", "--readers", "0"], &["'0'", "--readers", "positive integer"]);
     assert_bad_input(&["torture", "--fake-updaters", "65"], &["'65'", "0 to 64"]);
+    assert_bad_input(&["bench", "--runs", "0"], &["'0'", "--runs", "1 to 10000"]);
+    assert_bad_input(&["bench", "--runs", "x"], &["'x'", "--runs", "1 to 10000"]);
+    assert_bad_input(&["bench", "--calls", "-1"], &["'-1'", "--calls", "1 to 100000"]);
+    assert_bad_input(&["bench", "--rounds", "101"], &["'101'", "--rounds", "1 to 100"]);
+    assert_bad_input(&["bench", "--watchdog-ms", "5"], &["'5'", "--watchdog-ms", "10 to 60000"]);
+    assert_bad_input(&["bench", "--read-pairs", "10"], &["'10'", "--read-pairs", "1000 to 100000000"]);
+}
+
+#[test]
+fn bad_bench_input() {
+    let versions = version_names().join(", ");
+    assert_bad_input(&["bench", "--version", "nope"], &["`nope`", &versions]);
+    assert_bad_input(&["bench", "--frob"], &["--frob", "`bench`", "--runs", "--out"]);
+    // An output directory that cannot exist (under a regular file), before any measuring.
+    let file = std::env::temp_dir().join(format!("rcu-bench-file-{}", std::process::id()));
+    std::fs::write(&file, "").unwrap();
+    let bad = file.join("out");
+    assert_bad_input(
+        &["bench", "--out", bad.to_str().unwrap()],
+        &["cannot create output directory", "valid: a writable directory"],
+    );
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]

@@ -48,6 +48,21 @@ fn default_matrix_matches_every_expectation_and_every_counterexample_replays() {
         assert!(!again.outcome.trace.is_empty(), "replay of {} printed no trace", describe(r));
     }
 
+    // The text matrix reads in 120 columns, table and notes alike.
+    let text = matrix::render_text(&results, &o.versions);
+    for l in text.lines() {
+        assert!(l.chars().count() <= matrix::WIDTH, "line of {} columns: `{l}`", l.chars().count());
+    }
+    // One row per scenario: its name, then a verdict and a time per version
+    // (a primitive scenario: one cell, then "(primitive)" under the others).
+    for s in &o.scenarios {
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with(&format!("{} ", s.name))).collect();
+        assert_eq!(rows.len(), 1, "{}: {rows:?}", s.name);
+        let words = rows[0].split_whitespace().count();
+        let want = if s.scope == scenarios::catalog::Scope::Primitive { 1 + 2 + 5 } else { 1 + 2 * 6 };
+        assert_eq!(words, want, "{}", rows[0]);
+    }
+
     // The JSON summary reports the times to the first counterexample.
     let s = matrix::summary_json(&results);
     assert!(s["time_to_counterexample"]["median_seconds"].as_f64().is_some(), "{s}");

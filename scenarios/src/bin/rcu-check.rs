@@ -151,6 +151,36 @@ enum Cmd {
         #[arg(long)]
         no_mutants: bool,
     },
+    /// What each version costs on real threads (std backend, real 10 ms timers):
+    /// drain_call_rcu()/synchronize_rcu() latency when idle, mid-poll and with a busy
+    /// vCPU; forced grace periods and vCPU kicks per 1000 call_rcu1() with nobody
+    /// draining; read-side cost.  Prints a table, writes bench.json and SVG plots.
+    Bench {
+        /// Versions (repeat or comma-separate; default: all).
+        #[arg(long = "version", value_name = "V", value_parser = parse_version, value_delimiter = ',')]
+        versions: Vec<Version>,
+        /// Measured calls per latency cell (version × call × situation).
+        #[arg(long, value_name = "N", value_parser = parse_runs, allow_negative_numbers = true, default_value = "30")]
+        runs: usize,
+        /// call_rcu1() calls per spurious-forcing round.
+        #[arg(long, value_name = "N", value_parser = parse_calls, allow_negative_numbers = true, default_value = "1000")]
+        calls: usize,
+        /// Spurious-forcing rounds per version.
+        #[arg(long, value_name = "N", value_parser = parse_rounds, allow_negative_numbers = true, default_value = "3")]
+        rounds: usize,
+        /// Kick a vCPU that a measured call has waited on for this long (and again every period).
+        #[arg(long, value_name = "MS", value_parser = parse_watchdog_ms, allow_negative_numbers = true, default_value = "200")]
+        watchdog_ms: u64,
+        /// Lock/unlock pairs per read-side batch.
+        #[arg(long, value_name = "N", value_parser = parse_read_pairs, allow_negative_numbers = true, default_value = "200000")]
+        read_pairs: usize,
+        /// Directory for bench.json and the SVG plots (created if missing).
+        #[arg(long, value_name = "DIR", default_value = "target/rcu-bench")]
+        out: std::path::PathBuf,
+        /// Print the JSON report on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-execute one recorded schedule and print its trace.
     Replay {
         /// The token printed by `explain` or `matrix --json`.
@@ -202,6 +232,10 @@ struct MatrixArgs {
     /// (and the cost ratio); exit 1 when any differs.
     #[arg(long)]
     compare: bool,
+    /// The wide table (a bound column, `VIOLATED(kind) time` per cell; about 250 columns
+    /// with six versions) instead of the 120-column one.
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Compile and register every `--c-tree DIR[=LABEL]` of the command line
@@ -257,6 +291,33 @@ fn parse_count(s: &str) -> Result<usize, String> {
         Ok(n) if n <= 64 => Ok(n),
         _ => Err(format!("`{s}` is not a thread count (valid: 0 to 64)")),
     }
+}
+
+fn parse_in_range(s: &str, what: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not {what} (valid: {lo} to {hi})")),
+    }
+}
+
+fn parse_runs(s: &str) -> Result<usize, String> {
+    parse_in_range(s, "a number of runs", 1, 10_000).map(|n| n as usize)
+}
+
+fn parse_calls(s: &str) -> Result<usize, String> {
+    parse_in_range(s, "a number of calls", 1, 100_000).map(|n| n as usize)
+}
+
+fn parse_rounds(s: &str) -> Result<usize, String> {
+    parse_in_range(s, "a number of rounds", 1, 100).map(|n| n as usize)
+}
+
+fn parse_watchdog_ms(s: &str) -> Result<u64, String> {
+    parse_in_range(s, "a watchdog period in ms", 10, 60_000)
+}
+
+fn parse_read_pairs(s: &str) -> Result<usize, String> {
+    parse_in_range(s, "a number of lock/unlock pairs", 1000, 100_000_000).map(|n| n as usize)
 }
 
 fn parse_bound(s: &str) -> Result<usize, String> {
@@ -405,7 +466,8 @@ fn main() -> ExitCode {
     };
     scenarios::harness::install_panic_hook();
     let filter = match cli.cmd {
-        Some(Cmd::List { .. }) => None,
+        // bench runs no checker (nothing to filter) and draws its progress bar on stderr.
+        Some(Cmd::List { .. } | Cmd::Bench { .. }) => None,
         _ => scenarios::quiet::filter_stderr(),
     };
     if let Some(f) = &filter {
@@ -446,6 +508,19 @@ fn run(cli: Cli) -> ExitCode {
         Some(Cmd::Replay { token, .. }) => cmd_replay(&token),
         Some(Cmd::Review { base, patches, scenarios, jobs, no_mutants }) => {
             cmd_review(&base, &patches, scenarios, jobs, no_mutants)
+        }
+        Some(Cmd::Bench { versions, runs, calls, rounds, watchdog_ms, read_pairs, out, json }) => {
+            let d = scenarios::bench::Opts::default();
+            let o = scenarios::bench::Opts {
+                versions: if versions.is_empty() { Version::ALL.to_vec() } else { versions },
+                runs,
+                calls,
+                rounds,
+                watchdog_ms,
+                read_pairs,
+                ..d
+            };
+            cmd_bench(o, &out, json)
         }
         Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
             let o = scenarios::rcutorture::Opts { readers, fake_updaters, seconds, watchdog_secs: watchdog };
@@ -496,6 +571,55 @@ fn cmd_torture(versions: Vec<Version>, o: scenarios::rcutorture::Opts, json: boo
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+fn cmd_bench(o: scenarios::bench::Opts, out: &std::path::Path, json: bool) -> ExitCode {
+    use scenarios::bench;
+    // Fail on an unusable output directory before minutes of measuring.
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return bad_input(&format!(
+            "cannot create output directory `{}`: {e} (valid: a writable directory path)",
+            out.display()
+        ));
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(bench::steps(&o));
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid progress template")
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let r = bench::run(&o, &mut |step| match step {
+        Some(what) => bar.set_message(what.to_string()),
+        None => bar.inc(1),
+    });
+    bar.finish_and_clear();
+    let written = match bench::write_outputs(&r, out) {
+        Ok(w) => w,
+        Err(e) => {
+            term_write(&format!("rcu-check: {e}\n"));
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    } else {
+        print!("{}", bench::render(&r));
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("wrote {}", names.join(", "));
+    }
+    let failed = r.latency.iter().any(|c| c.error.is_some())
+        || r.forcing.iter().any(|c| c.error.is_some())
+        || r.read_side.iter().any(|c| c.error.is_some());
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -674,7 +798,8 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         }
         println!("{}", serde_json::to_string_pretty(&j).unwrap());
     } else {
-        print!("{}", matrix::render_text(&results, &o.versions));
+        let text = if a.wide { matrix::render_wide } else { matrix::render_text };
+        print!("{}", text(&results, &o.versions));
         for (s, v, why) in matrix::skipped(&o) {
             println!("not run: {s} × {v}: {why}");
         }

@@ -404,7 +404,11 @@ pub mod util {
             })
         }
 
-        fn kick(&self) {
+        /// `qemu_cpu_kick()`: make the vCPU leave its current critical
+        /// section (or its next one at once).  The force_rcu notifier calls
+        /// it; `rcu-check bench` also calls it as the guest's timer tick and
+        /// as a watchdog (scaffolding, like the rest of this type).
+        pub fn kick(&self) {
             self.exit_request.swap(true, Ordering::AcqRel);
             if let Some(t) = self.thread.lock().unwrap().clone() {
                 rcu_core::runtime::unpark(&t);
