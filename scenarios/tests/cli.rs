@@ -736,3 +736,49 @@ fn c_tree_bad_input() {
         &["cannot run on c:mini", "rcu_gp_ctr"],
     );
 }
+
+// ---------------------------------------------------------------- review
+
+#[test]
+fn review_marks_the_new_violation_and_prints_its_c_trace() {
+    let patch = format!("{}/../models/cfront/tests/ctree/mini-no-wait.patch", env!("CARGO_MANIFEST_DIR"));
+    let r = rcu_check(&[
+        "review",
+        "--base",
+        &ctree("mini"),
+        "--patch",
+        &patch,
+        "--scenario",
+        "gp_sync_read",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(r.code, 1, "a new violation exits 1: {}", r.describe());
+    let row = r.stdout.lines().find(|l| l.starts_with("gp_sync_read")).unwrap_or_else(|| panic!("{}", r.describe()));
+    assert!(row.contains("holds") && row.contains("violated (use-after-free)") && row.ends_with("NEW VIOLATION"), "{row}");
+    assert!(r.stdout.contains("── new counterexample ──"), "{}", r.describe());
+    assert!(thread_table(&r.stdout).iter().any(|l| l.contains("util/rcu.c:")), "{}", r.describe());
+    assert!(r.stdout.contains("1 new violation(s)"), "{}", r.describe());
+}
+
+#[test]
+fn review_bad_input() {
+    let dir = std::env::temp_dir().join(format!("rcu-check-review-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.patch");
+    std::fs::write(
+        &bad,
+        "diff --git a/util/rcu.c b/util/rcu.c\n--- a/util/rcu.c\n+++ b/util/rcu.c\n@@ -1,3 +1,3 @@\n-no such line\n+x\n context\n",
+    )
+    .unwrap();
+    let elsewhere = dir.join("elsewhere.patch");
+    std::fs::write(&elsewhere, "diff --git a/docs/x.txt b/docs/x.txt\n--- a/docs/x.txt\n+++ b/docs/x.txt\n@@ -1 +1 @@\n-a\n+b\n")
+        .unwrap();
+    let (mini, bad, elsewhere) = (ctree("mini"), bad.display().to_string(), elsewhere.display().to_string());
+    assert_bad_input(&["review", "--base", "/nonexistent", "--patch", &bad], &["--base /nonexistent", "not a QEMU tree"]);
+    assert_bad_input(&["review", "--base", &mini, "--patch", "/nonexistent.mbox"], &["/nonexistent.mbox", "no such file"]);
+    assert_bad_input(&["review", "--base", &mini, "--patch", &bad], &["does not apply", "util/rcu.c"]);
+    assert_bad_input(&["review", "--base", &mini, "--patch", &elsewhere], &["change nothing under util/", "docs/x.txt"]);
+    assert_bad_input(&["review", "--base", &mini], &["--patch"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

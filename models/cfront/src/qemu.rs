@@ -61,7 +61,7 @@ pub struct CTree {
 /// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` (or the timed wait it is inlined into) |
 /// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
 /// | `timed_poll` | a `qemu_event_timedwait()` of another event called from `wait_for_readers()` |
-/// | `forced_early` | (trees with timed waits) `notifier_list_notify()` called from `wait_for_readers()` before five timed polls of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` call in the execution |
+/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five polls (timed waits or `g_usleep()` there) of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` or `drain_call_rcu()` call in the execution |
 /// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
 /// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
 /// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
@@ -82,8 +82,6 @@ struct Probes {
     off_node: u64,
     off_waiting: u64,
     off_event_value: u64,
-    /// The tree polls with timed waits (V3): `forced_early` means something.
-    polls: bool,
 }
 
 /// The thread-local `rcu_reader`: QEMU_DEFINE_CO_TLS(…, rcu_reader) names it
@@ -127,7 +125,6 @@ impl Probes {
             off_node: konst("cfront_off_reader_node"),
             off_waiting: konst("cfront_off_reader_waiting"),
             off_event_value: konst("cfront_off_event_value"),
-            polls: prog.has_function("qemu_event_timedwait"),
         }
     }
 
@@ -156,7 +153,7 @@ struct ProbeState {
     /// Per thread: the timed polls of its current grace period (counted
     /// from its last store to `rcu_gp_ctr`, which starts every grace period).
     polls: Mutex<std::collections::BTreeMap<String, u32>>,
-    /// `force_rcu()` was called in this execution.
+    /// `force_rcu()` or `drain_call_rcu()` (a request to force) was called in this execution.
     forced: std::sync::atomic::AtomicBool,
 }
 
@@ -165,7 +162,7 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
     Arc::new(move |v: &View<'_, P>, ev: &Event<'_>| match *ev {
         Event::Call { callee, args, loc } => {
             let a0 = args.first().copied().unwrap_or(0);
-            if callee == "force_rcu" {
+            if callee == "force_rcu" || callee == "drain_call_rcu" {
                 st.forced.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             if pr.wfr.contains(&loc) {
@@ -175,8 +172,10 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
                     *polls += 1;
                     v.probe("timed_poll");
                 }
+                if callee == "g_usleep" {
+                    *polls += 1;
+                }
                 if callee == "notifier_list_notify"
-                    && pr.polls
                     && *polls < 5
                     && !st.forced.load(std::sync::atomic::Ordering::Relaxed)
                 {
