@@ -1,6 +1,8 @@
-//! The barrier-mutation matrix: for every mutable site of each version, drop
+//! The mutation matrix: for every mutable site of each version, drop
 //! it, weaken it where weaker orderings exist, split an RMW into a load and a
-//! store, make an ordered access plain; run that version's loom scenarios that
+//! store, make an ordered access plain (barrier mutants, `B<n>`); drop a call
+//! or a store, negate or drop a condition, swap two statements (logic
+//! mutants, `L<n>`, see [`rcu_core::logic`]); run that version's loom scenarios that
 //! hold unmutated (and, for QemuEvent's own sites, the primitive scenarios),
 //! and report which one kills the mutant.  A mutant none kills is
 //! `inconclusive` when some killer cell ran out of its budget, else a
@@ -9,7 +11,7 @@
 #![allow(clippy::disallowed_types)]
 
 use models::Version;
-use rcu_core::site::{Mutation, MutationSet, Profile, Site};
+use rcu_core::site::{Mutation, MutationSet, Profile, Site, BARRIER_OPERATORS, LOGIC_OPERATORS};
 use serde_json::{json, Value};
 
 use crate::catalog::{self, Expect, Scenario, Scope};
@@ -182,12 +184,13 @@ pub fn justification_for<'a>(
     })
 }
 
-/// The mutants of a version: every mutable site it executes, every mutation.
+/// The mutants of a version: every mutable site it executes (barrier and
+/// logic sites), every mutation.
 pub fn mutants_of(v: Version) -> Vec<(&'static Site, Mutation)> {
     let mut out = vec![];
     let mut seen = std::collections::BTreeSet::new();
     for s in v.sites() {
-        if !s.kind.is_mutable() {
+        if !s.kind.is_target() {
             continue;
         }
         for m in s.mutations() {
@@ -274,6 +277,51 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
     MutantResult { version: v, site, mutation: m, status, seconds: start.elapsed().as_secs_f64(), tried }
 }
 
+/// `barrier` (a `B<n>` site's ordering) or `logic` (an `L<n>` statement).
+pub fn family(m: Mutation) -> &'static str {
+    if m.is_logic() {
+        "logic"
+    } else {
+        "barrier"
+    }
+}
+
+/// The kill score of one family of mutants: counts by status, by operator,
+/// by survivor class, and the median and maximum time to kill (seconds to
+/// the first counterexample in the killing scenario).
+pub fn kill_score(results: &[&MutantResult]) -> Value {
+    let count = |l: &str| results.iter().filter(|r| status_label(&r.status) == l).count();
+    let ttk: Vec<f64> = results
+        .iter()
+        .filter_map(|r| match r.status {
+            Status::Killed { seconds, .. } => Some(seconds),
+            _ => None,
+        })
+        .collect();
+    let mm = crate::matrix::median_max(ttk.clone());
+    let by_op: Vec<&str> = BARRIER_OPERATORS
+        .iter()
+        .chain(LOGIC_OPERATORS.iter())
+        .copied()
+        .filter(|op| results.iter().any(|r| r.mutation.operator() == *op))
+        .collect();
+    let by_class =
+        |c: &str| results.iter().filter(|r| matches!(&r.status, Status::Justified { class, .. } if class == c)).count();
+    json!({
+        "mutants": results.len(),
+        "killed": count("killed"),
+        "justified": count("justified"),
+        "inconclusive": count("inconclusive"),
+        "survived": count("survived"),
+        "justified_by_class": CLASSES.iter().map(|c| (c.to_string(), json!(by_class(c)))).collect::<serde_json::Map<_, _>>(),
+        "by_operator": by_op.iter().map(|op| {
+            let of: Vec<_> = results.iter().filter(|r| r.mutation.operator() == *op).collect();
+            json!({"operator": op, "killed": of.iter().filter(|r| matches!(r.status, Status::Killed { .. })).count(), "mutants": of.len()})
+        }).collect::<Vec<_>>(),
+        "time_to_kill": {"n": ttk.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
+    })
+}
+
 /// `killed` / `survived` / `justified` / `inconclusive`.
 pub fn status_label(s: &Status) -> &'static str {
     match s {
@@ -300,6 +348,7 @@ pub fn mutant_json(r: &MutantResult) -> Value {
         "kind": kind,
         "time_to_counterexample": ttc,
         "operator": r.mutation.operator(),
+        "family": family(r.mutation),
         "reason": match &r.status { Status::Justified { class, .. } => json!(class), _ => Value::Null },
         "justification": match &r.status { Status::Justified { why, .. } => json!(why), _ => Value::Null },
         "bounded_out": match &r.status { Status::Inconclusive { bounded_out } => json!(bounded_out), _ => Value::Null },
