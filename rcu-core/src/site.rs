@@ -540,3 +540,61 @@ impl fmt::Display for MutationSet {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &'static str, kind: SiteKind, doc: &'static str) -> Site {
+        Site { id, kind, func: "f", c_ref: "c", doc, module: "m", file: "f.rs", line: 1 }
+    }
+
+    #[test]
+    fn logic_operators_parse_and_print_back() {
+        for op in LOGIC_OPERATORS {
+            let m = Mutation::parse(op).unwrap();
+            assert_eq!(m.to_string(), op);
+            assert_eq!(m.operator(), op);
+            assert!(m.is_logic());
+        }
+        for op in ["drop", "weaken:relaxed", "split", "plain"] {
+            assert!(!Mutation::parse(op).unwrap().is_logic());
+        }
+        let e = Mutation::parse("drop-cal").unwrap_err();
+        assert!(e.contains("drop-call") && e.contains("swap") && e.contains("weaken:<ordering>"), "{e}");
+    }
+
+    #[test]
+    fn each_logic_kind_has_its_operators() {
+        let m = |k| site("L1", k, "x [L1]").mutations();
+        assert_eq!(m(SiteKind::CallStmt), vec![Mutation::DropCall]);
+        assert_eq!(m(SiteKind::StoreStmt), vec![Mutation::DropStore]);
+        assert_eq!(m(SiteKind::OrCond), vec![Mutation::Negate, Mutation::DropCond]);
+        assert_eq!(m(SiteKind::AndCond), vec![Mutation::Negate, Mutation::DropCond]);
+        assert_eq!(m(SiteKind::SwapPair), vec![Mutation::Swap]);
+        assert!(m(SiteKind::Call).is_empty(), "documentation-only calls stay unmutated");
+    }
+
+    #[test]
+    fn logic_site_grammar() {
+        let ok = site("L7", SiteKind::CallStmt, "The grace period asks a reader to leave its critical section [L7]");
+        assert_eq!(ok.check_grammar(), Ok(()));
+        let bad_id = site("B7", SiteKind::CallStmt, "The grace period asks a reader to leave [B7]");
+        assert!(bad_id.check_grammar().unwrap_err().contains("L<n>"));
+        let short = site("L7", SiteKind::CallStmt, "a call [L7]");
+        assert!(short.check_grammar().unwrap_err().contains("describe"));
+        let swap = site("L9", SiteKind::SwapPair, "The reset and the stores, in this order [L9]");
+        assert!(swap.check_grammar().unwrap_err().contains("before"));
+        let swap = site("L9", SiteKind::SwapPair, "The reset before the stores. Swapped, a set is lost [L9]");
+        assert_eq!(swap.check_grammar(), Ok(()));
+        let barrier = site("L9", SiteKind::StoreStmt, "No barrier needed: B12 orders it [L9]");
+        assert!(barrier.check_grammar().is_err());
+    }
+
+    #[test]
+    fn logic_ids_sort_after_barrier_ids() {
+        let mut ids = vec!["L10", "B40", "L2", "B3"];
+        ids.sort_by(|a, b| site_order(a, b));
+        assert_eq!(ids, vec!["B3", "B40", "L2", "L10"]);
+    }
+}
