@@ -66,9 +66,31 @@ pub const CLASSES: [&str; 3] = ["redundant", "checker-blind", "open-gap"];
 /// weakened half orders nothing the protocol reads).
 pub const SHAPES: [&str; 6] = ["MP", "SB", "fence-sync", "RMW-atomicity", "coherence", "unused"];
 
+/// The shapes a `redundant` row of a *logic* site (`L<n>`) may rest on:
+/// `duplicate` (another statement does the same job: the row names it),
+/// `cost-only` (the statement only saves work — wake-ups, polls, notifier
+/// calls, latency — and no property the scenarios state depends on it; the
+/// row says what it costs), and `commute` (a swap: the two statements touch
+/// nothing the other orders; the row says why either order is correct).
+pub const LOGIC_SHAPES: [&str; 3] = ["duplicate", "cost-only", "commute"];
+
 /// What a survivor row of class `class` must contain, or `Err` naming what
-/// is missing.
+/// is missing (a barrier site's row: [`SHAPES`]).
 pub fn check_class(class: &str, why: &str) -> Result<(), String> {
+    check_class_with(class, why, &SHAPES)
+}
+
+/// [`check_class`] for the row of site `site`: a logic site's redundant row
+/// rests on a [`LOGIC_SHAPES`] shape, a barrier site's on a [`SHAPES`] one.
+pub fn check_class_of(site: &str, class: &str, why: &str) -> Result<(), String> {
+    if site.starts_with('L') {
+        check_class_with(class, why, &LOGIC_SHAPES)
+    } else {
+        check_class_with(class, why, &SHAPES)
+    }
+}
+
+fn check_class_with(class: &str, why: &str, shapes: &[&str]) -> Result<(), String> {
     match class {
         "redundant" => {
             let shape = why
@@ -76,9 +98,9 @@ pub fn check_class(class: &str, why: &str) -> Result<(), String> {
                 .nth(1)
                 .map(|r| r.split([' ', '.', ';', ',', ')']).next().unwrap_or("").trim_end_matches('*'));
             match shape {
-                Some(sh) if SHAPES.contains(&sh) => Ok(()),
-                Some(sh) => Err(format!("unknown shape `{sh}` (valid: {})", SHAPES.join(", "))),
-                None => Err(format!("a redundant row must name its shape: `Shape: <{}>`", SHAPES.join("|"))),
+                Some(sh) if shapes.contains(&sh) => Ok(()),
+                Some(sh) => Err(format!("unknown shape `{sh}` (valid: {})", shapes.join(", "))),
+                None => Err(format!("a redundant row must name its shape: `Shape: <{}>`", shapes.join("|"))),
             }
         }
         "checker-blind" if why.contains("Limit: ") || why.contains("Limit:** ") => Ok(()),
@@ -232,6 +254,10 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
     let mut tried = vec![];
     let mut status = Status::Survived;
     let mut bounded_out = vec![];
+    // Cells that ended because an execution exceeded loom's branch limit (an
+    // unbounded loop: a wait the mutant turned into a busy loop), as opposed
+    // to cells that ran out of their time budget.
+    let mut all_max_branches = true;
     let site_bound = opts.site_bounds.iter().find(|(s, _)| s == site.id).map(|(_, b)| *b);
     let deep: Vec<(&'static Scenario, Option<usize>, bool)> = if opts.no_deep || opts.preemptions.is_some() {
         vec![]
@@ -263,14 +289,30 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
                 status = Status::Killed { by: s.name, kind: kind.clone(), seconds: r.outcome.seconds };
                 break;
             }
-            Verdict::BoundedOut { .. } => bounded_out.push(label),
+            Verdict::BoundedOut { reason } => {
+                all_max_branches &= reason.contains("max_branches");
+                bounded_out.push(label)
+            }
             Verdict::Holds => {}
         }
     }
     if matches!(status, Status::Survived) {
+        let j = justification_for(js, v, site.id, m);
         if !bounded_out.is_empty() {
-            status = Status::Inconclusive { bounded_out };
-        } else if let Some(j) = justification_for(js, v, site.id, m) {
+            // Only a checker-blind row may account for cells that never
+            // finished, and only when every one of them hit the branch limit
+            // (the checker cannot judge an unbounded loop); a time budget
+            // running out stays inconclusive.
+            match j {
+                Some(j) if all_max_branches && j.class == "checker-blind" => {
+                    status = Status::Justified {
+                        class: j.class.clone(),
+                        why: format!("{} [{} cell(s) ended at loom's branch limit]", j.why, bounded_out.len()),
+                    };
+                }
+                _ => status = Status::Inconclusive { bounded_out },
+            }
+        } else if let Some(j) = j {
             status = Status::Justified { class: j.class.clone(), why: j.why.clone() };
         }
     }

@@ -302,7 +302,7 @@ pub fn check(md: &str, sites: &[&Site], scenarios: &[&Scenario]) -> Vec<String> 
         if j.why.trim().len() < 20 {
             errs.push(format!("proofs.md survivors: {} {}: the justification is missing", j.site, j.mutation));
         }
-        if let Err(e) = mutants::check_class(&j.class, &j.why) {
+        if let Err(e) = mutants::check_class_of(&j.site, &j.class, &j.why) {
             errs.push(format!("proofs.md survivors: {} {} ({}): {e}", j.site, j.mutation, j.versions.join(",")));
         }
     }
