@@ -8,8 +8,10 @@
 # Writes mutants.json (the stable JSON schema).  OPERATORS=drop,weaken (etc.,
 # or the groups barrier / logic) and SITES=B12,L3 restrict the run (shards).
 # Shards and their measured times (2 cores, proofs.md, Survivors and Logic
-# mutants): OPERATORS=barrier about 60 minutes at 2 jobs, OPERATORS=logic
-# (see proofs.md, Logic mutants) at 1 job.
+# mutants): OPERATORS=barrier about 60 minutes at 2 jobs (measured before
+# no_force_after_drain joined the killers), OPERATORS=logic 22 minutes at 1 job
+# (1312 s: master 388, unify 181, seed 210, semaphore-draft 114,
+# semaphore-followup 137, v3 282).
 # Budget: 90 minutes per shard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
