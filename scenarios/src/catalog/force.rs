@@ -190,7 +190,7 @@ fn no_force_after_drain<P: Platform>(x: &Exec<P>) {
     let notified = late_notify.load(O::Relaxed);
     if early > 0 || (notified > 0 && forced == 0) {
         panic!(
-            "[spurious-force] after the drain returned, with no request: {notified} force_rcu notifier call(s) outside a forced state, {early} forced state(s) entered with polls left"
+            "[spurious-force] after the drain returned, with no request: {notified} force_rcu notifier call(s), {forced} forced state(s) entered, {early} of them with polls left"
         );
     }
     x.finish(&rcu);
