@@ -30,7 +30,8 @@ use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, Bql, Guarded, QemuMute
 use rcu_core::notifier::{Notifier, NotifierList};
 use rcu_core::platform::{Platform, RawCell};
 use rcu_core::runtime::{current, GpMode, Runtime};
-use rcu_core::{rcu_trace, site, site_doc};
+use rcu_core::site::Site;
+use rcu_core::{logic, rcu_trace, site, site_doc};
 
 /// `RCU_GP_LOCKED`: bit 0 of `rcu_gp_ctr` is always one (rcu.c:43).
 pub const RCU_GP_LOCKED: u64 = 1 << 0;
@@ -413,10 +414,18 @@ impl<P: Platform> RcuCommon<P> {
             "Store of ctr = 0 before the load of p_rcu_reader->waiting. Pairs with B12 in wait_for_readers() (store-buffering: otherwise the reader misses waiting and the waiter misses ctr = 0) [B6]"));
         if qatomic_read(&p_rcu_reader.waiting) {
             self.rt.probe("reader_signaled");
-            qatomic_set(&p_rcu_reader.waiting, false);
+            logic::store::<P>(
+                site!(L2, StoreStmt, "rcu_read_unlock", "include/qemu/rcu.h:116 qatomic_set(&p_rcu_reader->waiting, false)",
+                    "The reader clears its own waiting flag before it wakes the grace period, so that a later unlock does not set rcu_gp_event again for the same wait [L2]"),
+                || qatomic_set(&p_rcu_reader.waiting, false),
+            );
             site_doc!(B7, Relaxed, "rcu_read_unlock", "include/qemu/rcu.h:115-116 qatomic_read/qatomic_set(&p_rcu_reader->waiting)",
                 "No barrier needed: B6 orders the load after ctr = 0, and clearing waiting early only costs the waiter an extra wake-up [B7]");
-            qemu_event_set(&self.rcu_gp_event);
+            logic::call::<P>(
+                site!(L1, CallStmt, "rcu_read_unlock", "include/qemu/rcu.h:117 qemu_event_set(&rcu_gp_event)",
+                    "The reader that saw waiting set wakes the grace period sleeping in qemu_event_wait(&rcu_gp_event) in wait_for_readers() [L1]"),
+                || qemu_event_set(&self.rcu_gp_event),
+            );
             site_doc!(
                 B8,
                 Call,
@@ -685,8 +694,14 @@ impl<P: Platform> RcuCommon<P> {
     /// identical in UNIFY 309-326 and V3 317-334, and in SEED 327-344 with `ready = sync_event`):
     /// callbacks run under the BQL; when try_dequeue() finds a producer between
     /// its xchg and its store-release, wait for `ready` (reset-check-wait).
-    pub fn dequeue_and_run(&self, n: u32, ready: &QemuEvent<P>) {
-        self.dequeue_and_run_with(n, || qemu_event_reset(ready), || qemu_event_wait(ready));
+    /// `reset_site` is the caller's `L3` site for the reset (a logic site:
+    /// `drop-call` leaves the reset out).
+    pub fn dequeue_and_run(&self, n: u32, ready: &QemuEvent<P>, reset_site: &'static Site) {
+        self.dequeue_and_run_with(
+            n,
+            || logic::call::<P>(reset_site, || qemu_event_reset(ready)),
+            || qemu_event_wait(ready),
+        );
     }
 
     /// The same loop with the wait primitive as parameters: `reset` before the

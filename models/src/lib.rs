@@ -106,8 +106,9 @@ pub struct VersionInfo {
 
 const COMMON: (&str, &[&str]) = ("models::common", &[]);
 const EVENT: (&str, &[&str]) = ("rcu_core::event", &[]);
-const MASTER_SHARED: (&str, &[&str]) = ("models::master", &["synchronize_rcu", "call_rcu1", "drain_call_rcu"]);
-const SEED_SHARED: (&str, &[&str]) = ("models::seed", &["enter_qs", "wait_for_readers"]);
+const MASTER_SHARED: (&str, &[&str]) =
+    ("models::master", &["synchronize_rcu", "call_rcu1", "drain_call_rcu", "drain_rcu_callback"]);
+const SEED_SHARED: (&str, &[&str]) = ("models::seed", &["enter_qs", "wait_for_readers", "sync_rcu_callback"]);
 
 impl Version {
     /// All versions, in history order.
@@ -176,7 +177,7 @@ impl Version {
                 based_on: "unify",
                 has_force_rcu: true,
                 timed_waits: true,
-                site_sources: &[COMMON, EVENT, ("models::v3", &[]), ("models::seed", &["enter_qs"])],
+                site_sources: &[COMMON, EVENT, ("models::v3", &[]), ("models::seed", &["enter_qs", "sync_rcu_callback"])],
             },
         }
     }

@@ -30,7 +30,7 @@ use rcu_core::event::{qemu_event_reset, qemu_event_set, qemu_event_timedwait_v1,
 use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock};
 use rcu_core::platform::Platform;
 use rcu_core::runtime::{GpMode, Runtime};
-use rcu_core::{rcu_trace, site, site_doc};
+use rcu_core::{logic, rcu_trace, site, site_doc};
 
 use crate::common::{HeadRef, RcuCallback, RcuCommon, FORCED_SWAPS, RCU_CALL_MIN_SIZE, RCU_GP_CTR, REGISTRY};
 use crate::RcuVersion;
@@ -107,7 +107,11 @@ impl<P: Platform> RcuVersion<P> for Seed<P> {
 /// `force_rcu()` (seed rcu.c:80-84).
 pub fn force_rcu<P: Platform>(v: &Seed<P>) {
     rcu_trace!(P, "force_rcu()");
-    qatomic_set(&v.g.forced, true);
+    logic::store::<P>(
+        site!(L26, StoreStmt, "force_rcu", "util/rcu.c@85f9333f5dff:82 qatomic_set(&forced, true)",
+            "force_rcu() records the request, so that the RCU thread's next grace period forces at once (enter_qs(sleep = false)) [L26]"),
+        || qatomic_set(&v.g.forced, true),
+    );
     site_doc!(
         B60,
         Relaxed,
@@ -115,7 +119,16 @@ pub fn force_rcu<P: Platform>(v: &Seed<P>) {
         "util/rcu.c@85f9333f5dff:82 qatomic_set(&forced, true)",
         "No barrier needed: qemu_event_set() right after begins with the full barrier B40 [B60]"
     );
-    qemu_event_set(&v.g.sync_event);
+    logic::call::<P>(
+        site!(
+            L27,
+            CallStmt,
+            "force_rcu",
+            "util/rcu.c@85f9333f5dff:83 qemu_event_set(&sync_event)",
+            "force_rcu() wakes the RCU thread, or ends the timed wait of a grace period in progress [L27]"
+        ),
+        || qemu_event_set(&v.g.sync_event),
+    );
 }
 
 const F: &str = "wait_for_readers";
@@ -151,7 +164,11 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
                 c.qlist_move(F, i, qsreaders);
                 // No need for memory barriers here, worst of all we get some
                 // extra futex wakeups.
-                qatomic_set(&c.readers[i].waiting, false);
+                logic::store::<P>(
+                    site!(L6, StoreStmt, "wait_for_readers", "util/rcu.c@85f9333f5dff:113 qatomic_set(&index->waiting, false)",
+                        "The grace period clears the waiting flag of a reader it found quiescent, so that its next unlock does not set rcu_gp_event [L6]"),
+                    || qatomic_set(&c.readers[i].waiting, false),
+                );
                 site_doc!(
                     B13,
                     Relaxed,
@@ -171,21 +188,45 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
 
         if waiting {
             // Wait for the forced quiescent state.
-            c.rt.probe("gp_event_wait");
-            rcu_core::runtime::current::<P>()
-                .hint("wait_for_readers(): waiting for a reader to leave its critical section");
-            qemu_event_wait(&c.rcu_gp_event);
-            // We want to be notified of changes made to rcu_gp_ongoing while
-            // we walk the list.
-            qemu_event_reset(&c.rcu_gp_event);
-            site_doc!(
-                B10,
-                Call,
-                "wait_for_readers",
-                "util/rcu.c@85f9333f5dff:143,149 qemu_event_wait; qemu_event_reset(&rcu_gp_event)",
-                "No barrier needed: reset after the wait; it ends with B44, and a stale SET only costs a rescan [B10]"
+            logic::swap::<P, _, _>(
+                site!(L38, SwapPair, "wait_for_readers", "util/rcu.c@85f9333f5dff:143,149 qemu_event_wait(&rcu_gp_event); qemu_event_reset(&rcu_gp_event)",
+                    "The wait on rcu_gp_event before its reset (MASTER resets before the scan instead). Swapped, a set made after the scan is erased by the reset before the wait [L38]"),
+                || {
+                    c.rt.probe("gp_event_wait");
+                    rcu_core::runtime::current::<P>()
+                        .hint("wait_for_readers(): waiting for a reader to leave its critical section");
+                    qemu_event_wait(&c.rcu_gp_event);
+                },
+                || {
+                    // We want to be notified of changes made to rcu_gp_ongoing while
+                    // we walk the list.
+                    logic::call::<P>(
+                        site!(L4, CallStmt, "wait_for_readers", "util/rcu.c@85f9333f5dff:149 qemu_event_reset(&rcu_gp_event)",
+                            "The grace period resets rcu_gp_event after each wait, so that the next wait sleeps until a reader it saw leaves [L4]"),
+                        || qemu_event_reset(&c.rcu_gp_event),
+                    );
+                    site_doc!(
+                        B10,
+                        Call,
+                        "wait_for_readers",
+                        "util/rcu.c@85f9333f5dff:143,149 qemu_event_wait; qemu_event_reset(&rcu_gp_event)",
+                        "No barrier needed: reset after the wait; it ends with B44, and a stale SET only costs a rescan [B10]"
+                    );
+                },
             );
-        } else if qatomic_read(rcu_call_count) >= RCU_CALL_MIN_SIZE || sleeps == 0 || timedwait() {
+        } else if logic::cond::<P>(
+            site!(L21, OrCond, "wait_for_readers", "util/rcu.c@85f9333f5dff:150 qatomic_read(&rcu_call_count) >= RCU_CALL_MIN_SIZE",
+                "The grace period forces when a decent number of callbacks piled up [L21]"),
+            || qatomic_read(rcu_call_count) >= RCU_CALL_MIN_SIZE,
+        ) || logic::cond::<P>(
+            site!(L22, OrCond, "wait_for_readers", "util/rcu.c@85f9333f5dff:151 !sleeps",
+                "The grace period forces when it has no sleeps left: at once for enter_qs(false), after five timed waits otherwise [L22]"),
+            || sleeps == 0,
+        ) || logic::cond::<P>(
+            site!(L23, OrCond, "wait_for_readers", "util/rcu.c@85f9333f5dff:151 qemu_event_timedwait(&sync_event, 10) (semaphore: qemu_sem_timedwait(&sync_event, 10))",
+                "The grace period waits 10 ms on sync_event and forces when it was set (force_rcu(), a new first callback) or, in the semaphore drafts, when the wait timed out [L23]"),
+            &timedwait,
+        ) {
             site_doc!(
                 B61,
                 Relaxed,
@@ -210,10 +251,26 @@ pub fn wait_for_readers<P: Platform, V: RcuVersion<P> + ?Sized>(
             // walked without it.
             let mut index = c.qlist_first(F, REGISTRY);
             while let Some(i) = index {
-                c.notifier_list_notify(F, i);
-                qatomic_set(&c.readers[i].waiting, true);
-                site_doc!(B11, Relaxed, "wait_for_readers", "util/rcu.c@85f9333f5dff:164 qatomic_set(&index->waiting, true)",
-                    "No barrier needed: B12 at the top of the next iteration orders these stores before the loads of index->ctr [B11]");
+                logic::swap::<P, _, _>(
+                    site!(L39, SwapPair, "wait_for_readers", "util/rcu.c@85f9333f5dff:163-164 notifier_list_notify(&index->force_rcu, NULL); qatomic_set(&index->waiting, true)",
+                        "The force_rcu notifiers of a reader before its waiting flag is set. Swapped, the reader is marked waiting before it is kicked [L39]"),
+                    || {
+                        logic::call::<P>(
+                            site!(L7, CallStmt, "wait_for_readers", "util/rcu.c@85f9333f5dff:163 notifier_list_notify(&index->force_rcu, NULL)",
+                                "The forced grace period asks each reader to leave its critical section (force_rcu notifiers: a vCPU kicked out of TCG) [L7]"),
+                            || c.notifier_list_notify(F, i),
+                        )
+                    },
+                    || {
+                        logic::store::<P>(
+                            site!(L5, StoreStmt, "wait_for_readers", "util/rcu.c@85f9333f5dff:164 qatomic_set(&index->waiting, true)",
+                                "The forced grace period marks each reader it will wait for, so that the reader's rcu_read_unlock() sets rcu_gp_event [L5]"),
+                            || qatomic_set(&c.readers[i].waiting, true),
+                        );
+                        site_doc!(B11, Relaxed, "wait_for_readers", "util/rcu.c@85f9333f5dff:164 qatomic_set(&index->waiting, true)",
+                            "No barrier needed: B12 at the top of the next iteration orders these stores before the loads of index->ctr [B11]");
+                    },
+                );
                 index = c.qlist_next(F, i);
             }
         } else {
@@ -245,16 +302,18 @@ pub fn enter_qs<P: Platform, V: EnterQs<P> + ?Sized>(v: &V, flag: bool) {
 
     qemu_mutex_lock(&c.rcu_registry_lock);
     if !c.qlist_empty("enter_qs", REGISTRY) {
+        let l9 = site!(L9, StoreStmt, "enter_qs", "util/rcu.c@85f9333f5dff:196,198,201 (v3 2f58f3627f74:200,202,205) qatomic_set(&rcu_gp_ctr, ...)",
+            "The grace period advances rcu_gp_ctr (both parity flips on 32-bit hosts), so that a reader that entered before it looks old to rcu_gp_ongoing() [L9]");
         match c.gp_mode {
             GpMode::TwoPhase => {
                 // Switch parity: 0 -> 1, 1 -> 0.
-                qatomic_set(&c.rcu_gp_ctr, qatomic_read(&c.rcu_gp_ctr) ^ RCU_GP_CTR);
+                logic::store::<P>(l9, || qatomic_set(&c.rcu_gp_ctr, qatomic_read(&c.rcu_gp_ctr) ^ RCU_GP_CTR));
                 v.wait_for_readers(flag);
-                qatomic_set(&c.rcu_gp_ctr, qatomic_read(&c.rcu_gp_ctr) ^ RCU_GP_CTR);
+                logic::store::<P>(l9, || qatomic_set(&c.rcu_gp_ctr, qatomic_read(&c.rcu_gp_ctr) ^ RCU_GP_CTR));
             }
             GpMode::Increment { .. } => {
                 // Increment current grace period.
-                qatomic_set(&c.rcu_gp_ctr, c.gp_ctr_increment(qatomic_read(&c.rcu_gp_ctr)));
+                logic::store::<P>(l9, || qatomic_set(&c.rcu_gp_ctr, c.gp_ctr_increment(qatomic_read(&c.rcu_gp_ctr))));
             }
         }
         site_doc!(B18, Relaxed, "enter_qs", "util/rcu.c@85f9333f5dff:196,198,201 qatomic_set(&rcu_gp_ctr, ...)",
@@ -277,8 +336,19 @@ pub fn call_rcu_thread<P: Platform>(v: &Seed<P>) {
         // Fetch rcu_call_count now, we only must process elements that were
         // added before enter_qs() starts.
         loop {
-            qemu_event_reset(&g.sync_event);
-            n = qatomic_read(&g.rcu_call_count);
+            n = logic::swap::<P, _, _>(
+                site!(L40, SwapPair, "call_rcu_thread", "util/rcu.c@85f9333f5dff:297-298 qemu_event_reset(&sync_event); n = qatomic_read(&rcu_call_count)",
+                    "The reset of sync_event before the read of rcu_call_count (reset-check-wait). Swapped, an increment and set between the read and the reset is lost [L40]"),
+                || {
+                    logic::call::<P>(
+                        site!(L16, CallStmt, "call_rcu_thread", "util/rcu.c@85f9333f5dff:297 qemu_event_reset(&sync_event)",
+                            "The RCU thread resets sync_event before it reads the count and sleeps [L16]"),
+                        || qemu_event_reset(&g.sync_event),
+                    )
+                },
+                || qatomic_read(&g.rcu_call_count),
+            )
+            .1;
             site_doc!(B62, Relaxed, "call_rcu_thread", "util/rcu.c@85f9333f5dff:298,322 qatomic_read(&rcu_call_count)",
                 "No barrier needed: the reset's B44 orders the first load after the reset; later ones follow the xchg of forced [B62]");
             if n != 0 {
@@ -293,7 +363,11 @@ pub fn call_rcu_thread<P: Platform>(v: &Seed<P>) {
 
         // Ensure that an event for a rcu_call_count change will not interrupt
         // wait_for_readers().
-        qemu_event_reset(&g.sync_event);
+        logic::call::<P>(
+            site!(L17, CallStmt, "call_rcu_thread", "util/rcu.c@85f9333f5dff:313 qemu_event_reset(&sync_event)",
+                "The RCU thread resets sync_event once more before the grace period, so that the increment that woke it does not end wait_for_readers()' first timed wait [L17]"),
+            || qemu_event_reset(&g.sync_event),
+        );
 
         // Ensure that the forced variable has not been set after fetching
         // rcu_call_count; otherwise we may get confused by a force quiescent
@@ -307,10 +381,26 @@ pub fn call_rcu_thread<P: Platform>(v: &Seed<P>) {
         }
 
         enter_qs(v, sleep);
-        qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
-            "util/rcu.c@85f9333f5dff:326 qatomic_sub(&rcu_call_count, n)",
-            "The grace period before the subtraction of the batch. Pairs with B64 in call_rcu1(): the RMWs keep the count exact [B27]"));
-        c.dequeue_and_run(n, &g.sync_event);
+        logic::store::<P>(
+            site!(
+                L18,
+                StoreStmt,
+                "call_rcu_thread",
+                "util/rcu.c@85f9333f5dff:326 qatomic_sub(&rcu_call_count, n)",
+                "The RCU thread takes the batch of n callbacks off the count [L18]"
+            ),
+            || {
+                qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
+                    "util/rcu.c@85f9333f5dff:326 qatomic_sub(&rcu_call_count, n)",
+                    "The grace period before the subtraction of the batch. Pairs with B64 in call_rcu1(): the RMWs keep the count exact [B27]"));
+            },
+        );
+        c.dequeue_and_run(
+            n,
+            &g.sync_event,
+            site!(L3, CallStmt, "call_rcu_thread", "util/rcu.c@85f9333f5dff:332 qemu_event_reset(&sync_event)",
+                "The dequeue loop resets sync_event before it re-checks a link that a producer has not stored yet, and waits [L3]"),
+        );
     }
 }
 
@@ -320,15 +410,39 @@ pub fn call_rcu1<P: Platform>(v: &Seed<P>, node: HeadRef, func: RcuCallback) {
     let c = &v.c;
     rcu_trace!(P, "call_rcu1({})", c.head_name(node));
     c.set_func(node, func);
-    c.enqueue(node);
-    let old = qatomic_fetch_inc(
-        &v.g.rcu_call_count,
-        site!(B64, Rmw(SeqCst), "call_rcu1",
-        "util/rcu.c@85f9333f5dff:354 qatomic_fetch_inc(&rcu_call_count)",
-        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B64]"),
+    let ((), old) = logic::swap::<P, _, _>(
+        site!(L15, SwapPair, "call_rcu1", "util/rcu.c@85f9333f5dff:352-354 enqueue(node); qatomic_fetch_inc(&rcu_call_count)",
+            "The enqueue before the increment of the count. Swapped, the RCU thread can count a node that is not linked yet [L15]"),
+        || c.enqueue(node),
+        || {
+            qatomic_fetch_inc(
+                &v.g.rcu_call_count,
+                site!(B64, Rmw(SeqCst), "call_rcu1",
+                "util/rcu.c@85f9333f5dff:354 qatomic_fetch_inc(&rcu_call_count)",
+                "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B64]"),
+            )
+        },
     );
-    if old == 0 {
-        qemu_event_set(&v.g.sync_event);
+    if logic::cond::<P>(
+        site!(
+            L13,
+            AndCond,
+            "call_rcu1",
+            "util/rcu.c@85f9333f5dff:354 if (!qatomic_fetch_inc(&rcu_call_count))",
+            "call_rcu1() wakes the RCU thread only on the count's 0 to 1 transition [L13]"
+        ),
+        || old == 0,
+    ) {
+        logic::call::<P>(
+            site!(
+                L11,
+                CallStmt,
+                "call_rcu1",
+                "util/rcu.c@85f9333f5dff:355 qemu_event_set(&sync_event)",
+                "call_rcu1() wakes the RCU thread sleeping on sync_event when the count leaves zero [L11]"
+            ),
+            || qemu_event_set(&v.g.sync_event),
+        );
     }
 }
 
@@ -342,8 +456,19 @@ pub fn synchronize_rcu<P: Platform, V: RcuVersion<P> + ?Sized>(v: &V) {
     let complete_event = Arc::new(QemuEvent::<P>::new("sync.complete_event", false));
     let ev = complete_event.clone();
     // sync_rcu_callback()
-    v.call_rcu1(sync_rcu, Box::new(move || qemu_event_set(&ev)));
+    v.call_rcu1(sync_rcu, Box::new(move || sync_rcu_callback::<P>(&ev)));
     qemu_event_wait(&complete_event);
+}
+
+/// `sync_rcu_callback()` (seed rcu.c:365-368; semaphore draft 346-349,
+/// follow-up 348-351; v3 353-356): wake the synchronize_rcu() or
+/// drain_call_rcu() caller.
+pub fn sync_rcu_callback<P: Platform>(complete_event: &QemuEvent<P>) {
+    logic::call::<P>(
+        site!(L33, CallStmt, "sync_rcu_callback", "util/rcu.c@85f9333f5dff:367 (draft :348, follow-up :350, v3 :355) qemu_event_set(&sync->complete_event)",
+            "The callback wakes the synchronize_rcu() or drain_call_rcu() caller waiting on the on-stack complete_event [L33]"),
+        || qemu_event_set(complete_event),
+    )
 }
 
 /// `drain_call_rcu()` of 4/5 (seed rcu.c:389-422; v3 the same): call_rcu, then
@@ -361,7 +486,7 @@ pub fn drain_call_rcu<P: Platform, V: RcuVersion<P> + ?Sized>(v: &V) {
     }
 
     let ev = complete_event.clone();
-    v.call_rcu1(sync_rcu, Box::new(move || qemu_event_set(&ev)));
+    v.call_rcu1(sync_rcu, Box::new(move || sync_rcu_callback::<P>(&ev)));
     let has = v.force_rcu();
     debug_assert!(has);
     qemu_event_wait(&complete_event);

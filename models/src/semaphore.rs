@@ -31,7 +31,7 @@ use rcu_core::atomic::{qatomic_fetch_inc, qatomic_read, qatomic_set, qatomic_sub
 use rcu_core::platform::Platform;
 use rcu_core::runtime::Runtime;
 use rcu_core::sem::{qemu_sem_post, qemu_sem_timedwait, qemu_sem_wait, QemuSemaphore};
-use rcu_core::{rcu_trace, site, site_doc};
+use rcu_core::{logic, rcu_trace, site, site_doc};
 
 use crate::common::{HeadRef, RcuCallback, RcuCommon, FORCED_SWAPS};
 use crate::seed::{self, EnterQs};
@@ -114,7 +114,11 @@ impl<P: Platform> RcuVersion<P> for Semaphore<P> {
 /// `force_rcu()` (rcu.c:80-84): `qatomic_set(&forced, true); qemu_sem_post(&sync_event)`.
 pub fn force_rcu<P: Platform>(v: &Semaphore<P>) {
     rcu_trace!(P, "force_rcu()");
-    qatomic_set(&v.g.forced, true);
+    logic::store::<P>(
+        site!(L26, StoreStmt, "force_rcu", "util/rcu.c@dfe031a5c96e:82 (follow-up aff98d9ee29c:82) qatomic_set(&forced, true)",
+            "force_rcu() records the request, so that the RCU thread's next grace period forces at once (enter_qs(sleep = false)) [L26]"),
+        || qatomic_set(&v.g.forced, true),
+    );
     site_doc!(
         B70,
         Relaxed,
@@ -122,7 +126,16 @@ pub fn force_rcu<P: Platform>(v: &Semaphore<P>) {
         "util/rcu.c@dfe031a5c96e:82 (follow-up aff98d9ee29c:82) qatomic_set(&forced, true)",
         "No barrier needed: qemu_sem_post() right after takes the semaphore's mutex, a release [B70]"
     );
-    qemu_sem_post(&v.g.sync_event);
+    logic::call::<P>(
+        site!(
+            L28,
+            CallStmt,
+            "force_rcu",
+            "util/rcu.c@dfe031a5c96e:83 (follow-up aff98d9ee29c:83) qemu_sem_post(&sync_event)",
+            "force_rcu() posts sync_event: it wakes the idle RCU thread, or ends a grace period's timed wait [L28]"
+        ),
+        || qemu_sem_post(&v.g.sync_event),
+    );
 }
 
 fn xchg_forced<P: Platform>(v: &Semaphore<P>) -> bool {
@@ -170,9 +183,20 @@ pub fn call_rcu_thread<P: Platform>(v: &Semaphore<P>) {
             sleep = !xchg_forced(v);
         }
         seed::enter_qs(v, sleep);
-        qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
-            "util/rcu.c@dfe031a5c96e:308 (follow-up aff98d9ee29c:310) qatomic_sub(&rcu_call_count, n)",
-            "The grace period before the subtraction of the batch. Pairs with B73 in call_rcu1(): the RMWs keep the count exact [B27]"));
+        logic::store::<P>(
+            site!(
+                L18,
+                StoreStmt,
+                "call_rcu_thread",
+                "util/rcu.c@dfe031a5c96e:308 (follow-up aff98d9ee29c:310) qatomic_sub(&rcu_call_count, n)",
+                "The RCU thread takes the batch of n callbacks off the count [L18]"
+            ),
+            || {
+                qatomic_sub(&g.rcu_call_count, n, site!(B27, Rmw(SeqCst), "call_rcu_thread",
+                    "util/rcu.c@dfe031a5c96e:308 (follow-up aff98d9ee29c:310) qatomic_sub(&rcu_call_count, n)",
+                    "The grace period before the subtraction of the batch. Pairs with B73 in call_rcu1(): the RMWs keep the count exact [B27]"));
+            },
+        );
         c.dequeue_and_run_with(n, || {}, || qemu_sem_wait(&g.sync_event));
     }
 }
@@ -183,14 +207,38 @@ pub fn call_rcu1<P: Platform>(v: &Semaphore<P>, node: HeadRef, func: RcuCallback
     let c = &v.c;
     rcu_trace!(P, "call_rcu1({})", c.head_name(node));
     c.set_func(node, func);
-    c.enqueue(node);
-    let old = qatomic_fetch_inc(
-        &v.g.rcu_call_count,
-        site!(B73, Rmw(SeqCst), "call_rcu1",
-        "util/rcu.c@dfe031a5c96e:335 (follow-up aff98d9ee29c:337) qatomic_fetch_inc(&rcu_call_count)",
-        "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B73]"),
+    let ((), old) = logic::swap::<P, _, _>(
+        site!(L15, SwapPair, "call_rcu1", "util/rcu.c@dfe031a5c96e:333-335 (follow-up aff98d9ee29c:335-337) enqueue(node); qatomic_fetch_inc(&rcu_call_count)",
+            "The enqueue before the increment of the count. Swapped, the RCU thread can count a node that is not linked yet [L15]"),
+        || c.enqueue(node),
+        || {
+            qatomic_fetch_inc(
+                &v.g.rcu_call_count,
+                site!(B73, Rmw(SeqCst), "call_rcu1",
+                "util/rcu.c@dfe031a5c96e:335 (follow-up aff98d9ee29c:337) qatomic_fetch_inc(&rcu_call_count)",
+                "The enqueue before the count that makes the RCU thread dequeue it. Pairs with B27 in call_rcu_thread() [B73]"),
+            )
+        },
     );
-    if old == 0 {
-        qemu_sem_post(&v.g.sync_event);
+    if logic::cond::<P>(
+        site!(
+            L13,
+            AndCond,
+            "call_rcu1",
+            "util/rcu.c@dfe031a5c96e:335 (follow-up aff98d9ee29c:337) if (!qatomic_fetch_inc(&rcu_call_count))",
+            "call_rcu1() wakes the RCU thread only on the count's 0 to 1 transition [L13]"
+        ),
+        || old == 0,
+    ) {
+        logic::call::<P>(
+            site!(
+                L12,
+                CallStmt,
+                "call_rcu1",
+                "util/rcu.c@dfe031a5c96e:336 (follow-up aff98d9ee29c:338) qemu_sem_post(&sync_event)",
+                "call_rcu1() posts sync_event when the count leaves zero: it wakes the idle RCU thread [L12]"
+            ),
+            || qemu_sem_post(&v.g.sync_event),
+        );
     }
 }

@@ -292,7 +292,7 @@ fn with_ctx<P: Platform, R>(f: impl FnOnce(Option<&crate::runtime::ThreadCtx<P>>
     P::ctx_slot(|s| f(s.borrow().as_deref()))
 }
 
-fn mutation_of<P: Platform>(site: &Site) -> Option<Mutation> {
+pub(crate) fn mutation_of<P: Platform>(site: &Site) -> Option<Mutation> {
     with_ctx::<P, _>(|ctx| ctx.and_then(|c| c.rt.cfg.mutations.get(site.id)))
 }
 

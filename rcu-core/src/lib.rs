@@ -27,6 +27,7 @@
 pub mod atomic;
 pub mod event;
 pub mod futex;
+pub mod logic;
 pub mod mutex;
 pub mod notifier;
 pub mod platform;

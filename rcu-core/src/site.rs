@@ -16,6 +16,20 @@
 //! Sites of kinds that cannot be mutated (relaxed and plain accesses, locks,
 //! calls into QemuEvent) are documentation anchors: they exist so that every
 //! row of the spec's barrier table (§9.1) has an ID in the code.
+//!
+//! **Logic sites** (`L<n>`, a separate range) mark statements rather than
+//! orderings: a call to an event/semaphore/notifier primitive
+//! ([`SiteKind::CallStmt`], operator `drop-call`), a relaxed store or counter
+//! update ([`SiteKind::StoreStmt`], `drop-store`), one condition of a
+//! heuristic ([`SiteKind::OrCond`] / [`SiteKind::AndCond`], `negate` and
+//! `drop-cond`), and two adjacent statements the C could plausibly write in
+//! either order ([`SiteKind::SwapPair`], `swap`).  The model runs the
+//! statement through [`crate::logic`], which consults the same
+//! [`MutationSet`]: unmutated, the statement runs exactly as the C has it.
+//! A logic site's `doc` is a plain description ending in `[L<n>]`; a swap
+//! site's first sentence is `<first> before <second>` (the C order the swap
+//! inverts).  Logic sites are documented in proofs.md's `## Logic sites`
+//! table, barrier sites in its pairing table.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -134,12 +148,39 @@ pub enum SiteKind {
     Lock,
     /// A call into QemuEvent/QemuSemaphore, whose barriers are sites of their own.
     Call,
+    /// Logic site: a call to an event/semaphore/notifier primitive (or a
+    /// callback that makes one).  Mutable: `drop-call`.
+    CallStmt,
+    /// Logic site: a relaxed store or a counter update.  Mutable: `drop-store`.
+    StoreStmt,
+    /// Logic site: one disjunct of a heuristic (`a || b`).  Mutable: `negate`,
+    /// `drop-cond` (the disjunct is false and is not evaluated).
+    OrCond,
+    /// Logic site: one conjunct of a heuristic (`a && b`).  Mutable: `negate`,
+    /// `drop-cond` (the conjunct is true and is not evaluated).
+    AndCond,
+    /// Logic site: two adjacent statements the C could plausibly write in
+    /// either order.  Mutable: `swap`.
+    SwapPair,
 }
 
 impl SiteKind {
-    /// Whether a run may drop or weaken this site.
+    /// Whether a run may drop or weaken this site (a barrier site).
     pub fn is_mutable(self) -> bool {
         matches!(self, SiteKind::Fence(_) | SiteKind::Access(_) | SiteKind::Rmw(_))
+    }
+
+    /// Whether this is a logic site (`L<n>`: a statement, not an ordering).
+    pub fn is_logic(self) -> bool {
+        matches!(
+            self,
+            SiteKind::CallStmt | SiteKind::StoreStmt | SiteKind::OrCond | SiteKind::AndCond | SiteKind::SwapPair
+        )
+    }
+
+    /// Whether `mutants` mutates this site (a barrier or a logic site).
+    pub fn is_target(self) -> bool {
+        self.is_mutable() || self.is_logic()
     }
 }
 
@@ -202,18 +243,31 @@ pub fn sites_in(modules: &[&str]) -> Vec<&'static Site> {
     v
 }
 
-/// The IDs of every site a run may mutate, each once, in `B<n>` order.
+/// The IDs of every site a run may mutate (barrier and logic sites), each
+/// once, `B<n>` before `L<n>`.
 pub fn mutable_site_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = SITES.iter().filter(|x| x.kind.is_mutable()).map(|x| x.id).collect();
+    let mut ids: Vec<&'static str> = SITES.iter().filter(|x| x.kind.is_target()).map(|x| x.id).collect();
     ids.sort_by(|a, b| site_order(a, b));
     ids.dedup();
     ids
 }
 
-/// Order `B2` before `B10`.
+/// Order `B2` before `B10`, and every `B<n>` before every `L<n>`.
 pub fn site_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let num = |s: &str| s.trim_start_matches('B').parse::<u32>().unwrap_or(u32::MAX);
-    num(a).cmp(&num(b)).then(a.cmp(b))
+    let key = |s: &str| {
+        let range = match s.as_bytes().first() {
+            Some(b'B') => 0,
+            Some(b'L') => 1,
+            _ => 2,
+        };
+        (range, s.get(1..).and_then(|n| n.parse::<u32>().ok()).unwrap_or(u32::MAX))
+    };
+    key(a).cmp(&key(b)).then(a.cmp(b))
+}
+
+/// Whether `id` is `<prefix><n>`.
+fn is_id(id: &str, prefix: char) -> bool {
+    id.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.parse::<u32>().is_ok())
 }
 
 impl Site {
@@ -229,6 +283,10 @@ impl Site {
                 vec![Mutation::Drop, Mutation::Weaken(Ord::Acquire), Mutation::Weaken(Ord::Release), Mutation::Split]
             }
             SiteKind::Rmw(o) if o != Ord::Relaxed => vec![Mutation::Drop, Mutation::Split],
+            SiteKind::CallStmt => vec![Mutation::DropCall],
+            SiteKind::StoreStmt => vec![Mutation::DropStore],
+            SiteKind::OrCond | SiteKind::AndCond => vec![Mutation::Negate, Mutation::DropCond],
+            SiteKind::SwapPair => vec![Mutation::Swap],
             _ => vec![],
         }
     }
@@ -240,9 +298,10 @@ impl Site {
             _ => Ord::Relaxed,
         };
         match m {
-            None | Some(Mutation::Split) => default.to_std(),
             Some(Mutation::Drop) | Some(Mutation::Plain) => Ordering::Relaxed,
             Some(Mutation::Weaken(o)) => o.to_std(),
+            // Split and the logic operators leave an access's ordering alone.
+            _ => default.to_std(),
         }
     }
 
@@ -253,7 +312,10 @@ impl Site {
         if !doc.ends_with(&tail) {
             return Err(format!("{}: comment must end with `{}`", self.id, tail));
         }
-        if !self.id.starts_with('B') || self.id[1..].parse::<u32>().is_err() {
+        if self.kind.is_logic() {
+            return self.check_logic_grammar(doc, &tail);
+        }
+        if !is_id(self.id, 'B') {
             return Err(format!("{}: ID must be B<n>", self.id));
         }
         if let Some(rest) = doc.strip_prefix("No barrier needed:") {
@@ -272,6 +334,26 @@ impl Site {
         let pairs = self.pairs_with();
         if pairs.is_empty() {
             return Err(format!("{}: missing `Pairs with B<n> in <fn>()`", self.id));
+        }
+        Ok(())
+    }
+
+    /// The grammar of a logic site: ID `L<n>`, a plain description of the
+    /// statement (at least a sentence) ending in `[L<n>]`; a swap site's first
+    /// sentence is `<first> before <second>`.
+    fn check_logic_grammar(&self, doc: &str, tail: &str) -> Result<(), String> {
+        if !is_id(self.id, 'L') {
+            return Err(format!("{}: a logic site's ID must be L<n>", self.id));
+        }
+        let body = doc[..doc.len() - tail.len()].trim();
+        if body.len() < 20 {
+            return Err(format!("{}: a logic site's comment must describe the statement", self.id));
+        }
+        if body.starts_with("No barrier needed") {
+            return Err(format!("{}: a logic site describes a statement, not a barrier", self.id));
+        }
+        if self.kind == SiteKind::SwapPair && !body.split(". ").next().unwrap_or("").contains(" before ") {
+            return Err(format!("{}: a swap site's first sentence must be `<first> before <second>`", self.id));
         }
         Ok(())
     }
@@ -320,6 +402,17 @@ pub enum Mutation {
     /// An ordered access made a plain (non-atomic) C access: relaxed, and
     /// race-checked under loom like QEMU's plain accesses.
     Plain,
+    /// Logic: the call is not made.
+    DropCall,
+    /// Logic: the store (or counter update) is not made.
+    DropStore,
+    /// Logic: the condition is negated.
+    Negate,
+    /// Logic: the condition is left out of its `||` (false) or `&&` (true),
+    /// and not evaluated.
+    DropCond,
+    /// Logic: the two statements run in the other order.
+    Swap,
 }
 
 impl fmt::Display for Mutation {
@@ -329,27 +422,51 @@ impl fmt::Display for Mutation {
             Mutation::Weaken(o) => write!(f, "weaken:{}", o.name()),
             Mutation::Split => write!(f, "split"),
             Mutation::Plain => write!(f, "plain"),
+            m => write!(f, "{}", m.operator()),
         }
     }
 }
 
+/// The barrier operators, in kill-score order.
+pub const BARRIER_OPERATORS: [&str; 4] = ["drop", "weaken", "split", "plain"];
+
+/// The logic operators, in kill-score order.
+pub const LOGIC_OPERATORS: [&str; 5] = ["drop-call", "drop-store", "negate", "drop-cond", "swap"];
+
 impl Mutation {
-    /// The operator's name, for kill scores (`drop`, `weaken`, `split`, `plain`).
+    /// The operator's name, for kill scores (`drop`, `weaken`, `split`,
+    /// `plain`; logic: `drop-call`, `drop-store`, `negate`, `drop-cond`, `swap`).
     pub fn operator(self) -> &'static str {
         match self {
             Mutation::Drop => "drop",
             Mutation::Weaken(_) => "weaken",
             Mutation::Split => "split",
             Mutation::Plain => "plain",
+            Mutation::DropCall => "drop-call",
+            Mutation::DropStore => "drop-store",
+            Mutation::Negate => "negate",
+            Mutation::DropCond => "drop-cond",
+            Mutation::Swap => "swap",
         }
     }
 
-    /// Parse `drop`, `weaken:<ordering>`, `split` or `plain`.
+    /// Whether this is a logic operator (applies to `L<n>` sites).
+    pub fn is_logic(self) -> bool {
+        LOGIC_OPERATORS.contains(&self.operator())
+    }
+
+    /// Parse `drop`, `weaken:<ordering>`, `split`, `plain`, or a logic
+    /// operator (`drop-call`, `drop-store`, `negate`, `drop-cond`, `swap`).
     pub fn parse(s: &str) -> Result<Mutation, String> {
         match s {
             "drop" => return Ok(Mutation::Drop),
             "split" => return Ok(Mutation::Split),
             "plain" => return Ok(Mutation::Plain),
+            "drop-call" => return Ok(Mutation::DropCall),
+            "drop-store" => return Ok(Mutation::DropStore),
+            "negate" => return Ok(Mutation::Negate),
+            "drop-cond" => return Ok(Mutation::DropCond),
+            "swap" => return Ok(Mutation::Swap),
             _ => {}
         }
         if let Some(o) = s.strip_prefix("weaken:") {
@@ -357,7 +474,9 @@ impl Mutation {
                 .map(Mutation::Weaken)
                 .ok_or_else(|| format!("unknown ordering `{o}` (valid: relaxed, acquire, release, acqrel, seqcst)"));
         }
-        Err(format!("unknown mutation `{s}` (valid: drop, weaken:<ordering>, split, plain)"))
+        Err(format!(
+            "unknown mutation `{s}` (valid: drop, weaken:<ordering>, split, plain, drop-call, drop-store, negate, drop-cond, swap)"
+        ))
     }
 }
 
@@ -419,5 +538,63 @@ impl fmt::Display for MutationSet {
             write!(f, "{k}:{v}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &'static str, kind: SiteKind, doc: &'static str) -> Site {
+        Site { id, kind, func: "f", c_ref: "c", doc, module: "m", file: "f.rs", line: 1 }
+    }
+
+    #[test]
+    fn logic_operators_parse_and_print_back() {
+        for op in LOGIC_OPERATORS {
+            let m = Mutation::parse(op).unwrap();
+            assert_eq!(m.to_string(), op);
+            assert_eq!(m.operator(), op);
+            assert!(m.is_logic());
+        }
+        for op in ["drop", "weaken:relaxed", "split", "plain"] {
+            assert!(!Mutation::parse(op).unwrap().is_logic());
+        }
+        let e = Mutation::parse("drop-cal").unwrap_err();
+        assert!(e.contains("drop-call") && e.contains("swap") && e.contains("weaken:<ordering>"), "{e}");
+    }
+
+    #[test]
+    fn each_logic_kind_has_its_operators() {
+        let m = |k| site("L1", k, "x [L1]").mutations();
+        assert_eq!(m(SiteKind::CallStmt), vec![Mutation::DropCall]);
+        assert_eq!(m(SiteKind::StoreStmt), vec![Mutation::DropStore]);
+        assert_eq!(m(SiteKind::OrCond), vec![Mutation::Negate, Mutation::DropCond]);
+        assert_eq!(m(SiteKind::AndCond), vec![Mutation::Negate, Mutation::DropCond]);
+        assert_eq!(m(SiteKind::SwapPair), vec![Mutation::Swap]);
+        assert!(m(SiteKind::Call).is_empty(), "documentation-only calls stay unmutated");
+    }
+
+    #[test]
+    fn logic_site_grammar() {
+        let ok = site("L7", SiteKind::CallStmt, "The grace period asks a reader to leave its critical section [L7]");
+        assert_eq!(ok.check_grammar(), Ok(()));
+        let bad_id = site("B7", SiteKind::CallStmt, "The grace period asks a reader to leave [B7]");
+        assert!(bad_id.check_grammar().unwrap_err().contains("L<n>"));
+        let short = site("L7", SiteKind::CallStmt, "a call [L7]");
+        assert!(short.check_grammar().unwrap_err().contains("describe"));
+        let swap = site("L9", SiteKind::SwapPair, "The reset and the stores, in this order [L9]");
+        assert!(swap.check_grammar().unwrap_err().contains("before"));
+        let swap = site("L9", SiteKind::SwapPair, "The reset before the stores. Swapped, a set is lost [L9]");
+        assert_eq!(swap.check_grammar(), Ok(()));
+        let barrier = site("L9", SiteKind::StoreStmt, "No barrier needed: B12 orders it [L9]");
+        assert!(barrier.check_grammar().is_err());
+    }
+
+    #[test]
+    fn logic_ids_sort_after_barrier_ids() {
+        let mut ids = vec!["L10", "B40", "L2", "B3"];
+        ids.sort_by(|a, b| site_order(a, b));
+        assert_eq!(ids, vec!["B3", "B40", "L2", "L10"]);
     }
 }

@@ -349,6 +349,16 @@ pub fn parse_mutations(s: &str) -> Result<MutationSet, String> {
             .or_else(|| models::ctree::find_site(id))
             .ok_or_else(|| format!("unknown site `{id}` (valid: {}, or a C tree's FILE:LINE)", mutable()))?;
         let m = Mutation::parse(m)?;
+        if site.kind.is_logic() || m.is_logic() {
+            // A logic operator applies to a logic site of its kind only.
+            if !site.mutations().contains(&m) {
+                let valid: Vec<String> = site.mutations().iter().map(|m| m.to_string()).collect();
+                let valid = if valid.is_empty() { "none".to_string() } else { valid.join(", ") };
+                return Err(format!("mutation `{m}` does not apply to site {id} (valid for it: {valid})"));
+            }
+            set.insert(site.id, m);
+            continue;
+        }
         if !site.kind.is_mutable() {
             let what = match site.kind {
                 SiteKind::Relaxed => "a relaxed access",

@@ -1,6 +1,8 @@
-//! The barrier-mutation matrix: for every mutable site of each version, drop
+//! The mutation matrix: for every mutable site of each version, drop
 //! it, weaken it where weaker orderings exist, split an RMW into a load and a
-//! store, make an ordered access plain; run that version's loom scenarios that
+//! store, make an ordered access plain (barrier mutants, `B<n>`); drop a call
+//! or a store, negate or drop a condition, swap two statements (logic
+//! mutants, `L<n>`, see [`rcu_core::logic`]); run that version's loom scenarios that
 //! hold unmutated (and, for QemuEvent's own sites, the primitive scenarios),
 //! and report which one kills the mutant.  A mutant none kills is
 //! `inconclusive` when some killer cell ran out of its budget, else a
@@ -9,7 +11,7 @@
 #![allow(clippy::disallowed_types)]
 
 use models::Version;
-use rcu_core::site::{Mutation, MutationSet, Profile, Site};
+use rcu_core::site::{Mutation, MutationSet, Profile, Site, BARRIER_OPERATORS, LOGIC_OPERATORS};
 use serde_json::{json, Value};
 
 use crate::catalog::{self, Expect, Scenario, Scope};
@@ -64,9 +66,31 @@ pub const CLASSES: [&str; 3] = ["redundant", "checker-blind", "open-gap"];
 /// weakened half orders nothing the protocol reads).
 pub const SHAPES: [&str; 6] = ["MP", "SB", "fence-sync", "RMW-atomicity", "coherence", "unused"];
 
+/// The shapes a `redundant` row of a *logic* site (`L<n>`) may rest on:
+/// `duplicate` (another statement does the same job: the row names it),
+/// `cost-only` (the statement only saves work — wake-ups, polls, notifier
+/// calls, latency — and no property the scenarios state depends on it; the
+/// row says what it costs), and `commute` (a swap: the two statements touch
+/// nothing the other orders; the row says why either order is correct).
+pub const LOGIC_SHAPES: [&str; 3] = ["duplicate", "cost-only", "commute"];
+
 /// What a survivor row of class `class` must contain, or `Err` naming what
-/// is missing.
+/// is missing (a barrier site's row: [`SHAPES`]).
 pub fn check_class(class: &str, why: &str) -> Result<(), String> {
+    check_class_with(class, why, &SHAPES)
+}
+
+/// [`check_class`] for the row of site `site`: a logic site's redundant row
+/// rests on a [`LOGIC_SHAPES`] shape, a barrier site's on a [`SHAPES`] one.
+pub fn check_class_of(site: &str, class: &str, why: &str) -> Result<(), String> {
+    if site.starts_with('L') {
+        check_class_with(class, why, &LOGIC_SHAPES)
+    } else {
+        check_class_with(class, why, &SHAPES)
+    }
+}
+
+fn check_class_with(class: &str, why: &str, shapes: &[&str]) -> Result<(), String> {
     match class {
         "redundant" => {
             let shape = why
@@ -74,9 +98,9 @@ pub fn check_class(class: &str, why: &str) -> Result<(), String> {
                 .nth(1)
                 .map(|r| r.split([' ', '.', ';', ',', ')']).next().unwrap_or("").trim_end_matches('*'));
             match shape {
-                Some(sh) if SHAPES.contains(&sh) => Ok(()),
-                Some(sh) => Err(format!("unknown shape `{sh}` (valid: {})", SHAPES.join(", "))),
-                None => Err(format!("a redundant row must name its shape: `Shape: <{}>`", SHAPES.join("|"))),
+                Some(sh) if shapes.contains(&sh) => Ok(()),
+                Some(sh) => Err(format!("unknown shape `{sh}` (valid: {})", shapes.join(", "))),
+                None => Err(format!("a redundant row must name its shape: `Shape: <{}>`", shapes.join("|"))),
             }
         }
         "checker-blind" if why.contains("Limit: ") || why.contains("Limit:** ") => Ok(()),
@@ -182,12 +206,13 @@ pub fn justification_for<'a>(
     })
 }
 
-/// The mutants of a version: every mutable site it executes, every mutation.
+/// The mutants of a version: every mutable site it executes (barrier and
+/// logic sites), every mutation.
 pub fn mutants_of(v: Version) -> Vec<(&'static Site, Mutation)> {
     let mut out = vec![];
     let mut seen = std::collections::BTreeSet::new();
     for s in v.sites() {
-        if !s.kind.is_mutable() {
+        if !s.kind.is_target() {
             continue;
         }
         for m in s.mutations() {
@@ -230,6 +255,10 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
     let mut tried = vec![];
     let mut status = Status::Survived;
     let mut bounded_out = vec![];
+    // Cells that ended because an execution exceeded loom's branch limit (an
+    // unbounded loop: a wait the mutant turned into a busy loop), as opposed
+    // to cells that ran out of their time budget.
+    let mut all_max_branches = true;
     let site_bound = opts.site_bounds.iter().find(|(s, _)| s == site.id).map(|(_, b)| *b);
     let deep: Vec<(&'static Scenario, Option<usize>, bool)> = if opts.no_deep || opts.preemptions.is_some() {
         vec![]
@@ -261,18 +290,79 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
                 status = Status::Killed { by: s.name, kind: kind.clone(), seconds: r.outcome.seconds };
                 break;
             }
-            Verdict::BoundedOut { .. } => bounded_out.push(label),
+            Verdict::BoundedOut { reason } => {
+                all_max_branches &= reason.contains("max_branches");
+                bounded_out.push(label)
+            }
             Verdict::Holds => {}
         }
     }
     if matches!(status, Status::Survived) {
+        let j = justification_for(js, v, site.id, m);
         if !bounded_out.is_empty() {
-            status = Status::Inconclusive { bounded_out };
-        } else if let Some(j) = justification_for(js, v, site.id, m) {
+            // Only a checker-blind row may account for cells that never
+            // finished, and only when every one of them hit the branch limit
+            // (the checker cannot judge an unbounded loop); a time budget
+            // running out stays inconclusive.
+            match j {
+                Some(j) if all_max_branches && j.class == "checker-blind" => {
+                    status = Status::Justified {
+                        class: j.class.clone(),
+                        why: format!("{} [{} cell(s) ended at loom's branch limit]", j.why, bounded_out.len()),
+                    };
+                }
+                _ => status = Status::Inconclusive { bounded_out },
+            }
+        } else if let Some(j) = j {
             status = Status::Justified { class: j.class.clone(), why: j.why.clone() };
         }
     }
     MutantResult { version: v, site, mutation: m, status, seconds: start.elapsed().as_secs_f64(), tried }
+}
+
+/// `barrier` (a `B<n>` site's ordering) or `logic` (an `L<n>` statement).
+pub fn family(m: Mutation) -> &'static str {
+    if m.is_logic() {
+        "logic"
+    } else {
+        "barrier"
+    }
+}
+
+/// The kill score of one family of mutants: counts by status, by operator,
+/// by survivor class, and the median and maximum time to kill (seconds to
+/// the first counterexample in the killing scenario).
+pub fn kill_score(results: &[&MutantResult]) -> Value {
+    let count = |l: &str| results.iter().filter(|r| status_label(&r.status) == l).count();
+    let ttk: Vec<f64> = results
+        .iter()
+        .filter_map(|r| match r.status {
+            Status::Killed { seconds, .. } => Some(seconds),
+            _ => None,
+        })
+        .collect();
+    let mm = crate::matrix::median_max(ttk.clone());
+    let by_op: Vec<&str> = BARRIER_OPERATORS
+        .iter()
+        .chain(LOGIC_OPERATORS.iter())
+        .copied()
+        .filter(|op| results.iter().any(|r| r.mutation.operator() == *op))
+        .collect();
+    let by_class =
+        |c: &str| results.iter().filter(|r| matches!(&r.status, Status::Justified { class, .. } if class == c)).count();
+    json!({
+        "mutants": results.len(),
+        "killed": count("killed"),
+        "justified": count("justified"),
+        "inconclusive": count("inconclusive"),
+        "survived": count("survived"),
+        "justified_by_class": CLASSES.iter().map(|c| (c.to_string(), json!(by_class(c)))).collect::<serde_json::Map<_, _>>(),
+        "by_operator": by_op.iter().map(|op| {
+            let of: Vec<_> = results.iter().filter(|r| r.mutation.operator() == *op).collect();
+            json!({"operator": op, "killed": of.iter().filter(|r| matches!(r.status, Status::Killed { .. })).count(), "mutants": of.len()})
+        }).collect::<Vec<_>>(),
+        "time_to_kill": {"n": ttk.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
+    })
 }
 
 /// `killed` / `survived` / `justified` / `inconclusive`.
@@ -303,6 +393,7 @@ pub fn mutant_json(r: &MutantResult) -> Value {
         "kind": kind,
         "time_to_counterexample": ttc,
         "operator": r.mutation.operator(),
+        "family": family(r.mutation),
         "reason": match &r.status { Status::Justified { class, .. } => json!(class), _ => Value::Null },
         "justification": match &r.status { Status::Justified { why, .. } => json!(why), _ => Value::Null },
         "bounded_out": match &r.status { Status::Inconclusive { bounded_out } => json!(bounded_out), _ => Value::Null },

@@ -53,8 +53,9 @@ pub fn pairing_rows(md: &str) -> Vec<PairingRow> {
         .collect()
 }
 
-/// Table rows starting with `| B` under the `## <heading>` section, split
-/// into trimmed columns (also the survivor table that [`mutants`] reads).
+/// Table rows starting with a site ID (`| B<n>` or `| L<n>`) under the
+/// `## <heading>` section, split into trimmed columns (also the survivor
+/// table that [`mutants`] reads).
 pub fn section_rows(md: &str, heading: &str) -> Vec<Vec<String>> {
     let mut out = vec![];
     let mut inside = false;
@@ -63,7 +64,10 @@ pub fn section_rows(md: &str, heading: &str) -> Vec<Vec<String>> {
             inside = h.trim().starts_with(heading);
             continue;
         }
-        if inside && line.starts_with("| B") {
+        let b = line.as_bytes();
+        let id_row =
+            b.len() > 3 && b[0] == b'|' && b[1] == b' ' && matches!(b[2], b'B' | b'L') && b[3].is_ascii_digit();
+        if inside && id_row {
             out.push(line.trim().trim_matches('|').split('|').map(|s| s.trim().to_string()).collect());
         }
     }
@@ -93,10 +97,48 @@ fn backticked(text: &str) -> Vec<String> {
     text.split('`').skip(1).step_by(2).map(|s| s.to_string()).collect()
 }
 
+/// One row of the `## Logic mutants` table: a logic mutant of one version
+/// and what the last run did to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogicRow {
+    /// Site ID (`L<n>`).
+    pub site: String,
+    /// Version name.
+    pub version: String,
+    /// Operator (`drop-call`, …).
+    pub mutation: String,
+    /// `killed`, `justified`, `inconclusive` or `survived`.
+    pub status: String,
+    /// The killer and its failure, or the survivor's class.
+    pub detail: String,
+}
+
+/// The rows of the table under `## Logic mutants`.
+pub fn logic_rows(md: &str) -> Vec<LogicRow> {
+    section_rows(md, "Logic mutants")
+        .into_iter()
+        .filter(|c| c.len() >= 5 && c[0].starts_with('L'))
+        .map(|c| LogicRow {
+            site: c[0].clone(),
+            version: c[1].clone(),
+            mutation: c[2].clone(),
+            status: c[3].clone(),
+            detail: c[4..].join(" | "),
+        })
+        .collect()
+}
+
+/// The logic-site table (`## Logic sites`): one row per `L<n>` ID.
+pub fn logic_site_rows(md: &str) -> Vec<Vec<String>> {
+    section_rows(md, "Logic sites").into_iter().filter(|c| c.len() >= 4 && c[0].starts_with('L')).collect()
+}
+
 /// Every inconsistency between the document and the code, one line each.
 pub fn check(md: &str, sites: &[&Site], scenarios: &[&Scenario]) -> Vec<String> {
     let mut errs = vec![];
-    let ids: BTreeSet<&str> = sites.iter().map(|s| s.id).collect();
+    let all_ids: BTreeSet<&str> = sites.iter().map(|s| s.id).collect();
+    // The pairing table documents the barrier sites; logic sites have their own table.
+    let ids: BTreeSet<&str> = sites.iter().filter(|s| !s.kind.is_logic()).map(|s| s.id).collect();
     let names: BTreeSet<&str> = scenarios.iter().map(|s| s.name).collect();
 
     // Grammar of every site's comment, and its pairings.
@@ -156,9 +198,95 @@ pub fn check(md: &str, sites: &[&Site], scenarios: &[&Scenario]) -> Vec<String> 
         }
     }
 
+    // The logic-site table: exactly one row per logic site.
+    let logic_ids: BTreeSet<&str> = sites.iter().filter(|s| s.kind.is_logic()).map(|s| s.id).collect();
+    let lrows = logic_site_rows(md);
+    let mut lseen: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &lrows {
+        *lseen.entry(r[0].clone()).or_default() += 1;
+        if !logic_ids.contains(r[0].as_str()) {
+            errs.push(format!("proofs.md logic sites: row {} names no logic site in the code", r[0]));
+        }
+        if r.iter().any(|c| c.is_empty()) {
+            errs.push(format!("proofs.md logic sites: row {} has an empty column", r[0]));
+        }
+    }
+    for id in &logic_ids {
+        match lseen.get(*id) {
+            None => errs.push(format!("proofs.md logic sites: site {id} is in the code but not documented")),
+            Some(n) if *n > 1 => errs.push(format!("proofs.md logic sites: site {id} has {n} rows")),
+            _ => {}
+        }
+    }
+
+    // The logic-mutant table: one row per logic mutant of every version; a
+    // survivor there is matched by a classed survivor row.
+    let js = mutants::justifications(md);
+    let rows = logic_rows(md);
+    let logic_sites: Vec<&Site> = sites.iter().copied().filter(|s| s.kind.is_logic()).collect();
+    if !logic_sites.is_empty() {
+        for v in Version::ALL {
+            for (s, m) in mutants::mutants_of(v).into_iter().filter(|(s, _)| s.kind.is_logic()) {
+                if !logic_sites.iter().any(|x| std::ptr::eq(*x, s)) {
+                    continue;
+                }
+                let n = rows
+                    .iter()
+                    .filter(|r| r.site == s.id && r.version == v.name() && r.mutation == m.to_string())
+                    .count();
+                if n != 1 {
+                    errs.push(format!(
+                        "proofs.md logic mutants: {} {}:{m} has {n} rows (expected one per version and operator)",
+                        v.name(),
+                        s.id
+                    ));
+                }
+            }
+        }
+    }
+    for r in &rows {
+        let Ok(v) = r.version.parse::<Version>() else {
+            errs.push(format!("proofs.md logic mutants: {}: unknown version `{}`", r.site, r.version));
+            continue;
+        };
+        let Ok(m) = Mutation::parse(&r.mutation) else {
+            errs.push(format!("proofs.md logic mutants: {} {}: unknown mutation `{}`", r.site, r.version, r.mutation));
+            continue;
+        };
+        if !mutants::mutants_of(v).iter().any(|(s, x)| s.id == r.site && *x == m) {
+            errs.push(format!(
+                "proofs.md logic mutants: {} {}:{} is not a mutant of that version",
+                r.version, r.site, m
+            ));
+        }
+        match r.status.trim_matches('*') {
+            "killed" => {
+                if !backticked(&r.detail).iter().any(|n| names.contains(n.as_str())) {
+                    errs.push(format!(
+                        "proofs.md logic mutants: {} {}:{m} is killed but names no scenario",
+                        r.version, r.site
+                    ));
+                }
+            }
+            "justified" | "survived" | "inconclusive" => match mutants::justification_for(&js, v, &r.site, m) {
+                None => errs.push(format!(
+                    "proofs.md logic mutants: {} {}:{m} survives but no survivor row argues it",
+                    r.version, r.site
+                )),
+                Some(j) if r.status.trim_matches('*') == "justified" && !r.detail.contains(j.class.as_str()) => errs
+                    .push(format!(
+                        "proofs.md logic mutants: {} {}:{m}: the survivor row classes it {}",
+                        r.version, r.site, j.class
+                    )),
+                _ => {}
+            },
+            s => errs.push(format!("proofs.md logic mutants: {} {}:{m}: unknown status `{s}`", r.version, r.site)),
+        }
+    }
+
     // Survivor justifications name real sites and mutations.
-    for j in mutants::justifications(md) {
-        if !ids.contains(j.site.as_str()) {
+    for j in js {
+        if !all_ids.contains(j.site.as_str()) {
             errs.push(format!("proofs.md survivors: {} names no site", j.site));
         }
         if j.mutation != "*" {
@@ -174,7 +302,7 @@ pub fn check(md: &str, sites: &[&Site], scenarios: &[&Scenario]) -> Vec<String> 
         if j.why.trim().len() < 20 {
             errs.push(format!("proofs.md survivors: {} {}: the justification is missing", j.site, j.mutation));
         }
-        if let Err(e) = mutants::check_class(&j.class, &j.why) {
+        if let Err(e) = mutants::check_class_of(&j.site, &j.class, &j.why) {
             errs.push(format!("proofs.md survivors: {} {} ({}): {e}", j.site, j.mutation, j.versions.join(",")));
         }
     }

@@ -94,7 +94,7 @@ fn verdict_line(stdout: &str) -> &str {
 #[test]
 fn list_text_names_every_version_scenario_and_site_section() {
     let r = rcu_check(&["list"]).expect(0);
-    for section in ["VERSIONS", "SCENARIOS", "BARRIER SITES"] {
+    for section in ["VERSIONS", "SCENARIOS", "SITES (barrier B<n>, logic L<n>"] {
         assert!(r.stdout.lines().any(|l| l.starts_with(section)), "no {section} section:\n{}", r.stdout);
     }
     for v in version_names() {
@@ -104,6 +104,7 @@ fn list_text_names_every_version_scenario_and_site_section() {
         assert!(r.stdout.contains(s), "scenario {s} not listed");
     }
     assert!(r.stdout.lines().any(|l| l.trim_start().starts_with("B12 ")), "site B12 not listed");
+    assert!(r.stdout.lines().any(|l| l.trim_start().starts_with("L1 ")), "logic site L1 not listed");
 }
 
 #[test]
@@ -133,7 +134,7 @@ fn list_json_has_versions_scenarios_and_sites() {
         for key in ["id", "kind", "function", "file", "line", "comment", "versions", "mutations"] {
             assert!(s.get(key).is_some(), "site without `{key}`: {s}");
         }
-        assert!(s["id"].as_str().is_some_and(|id| id.starts_with('B')), "{s}");
+        assert!(s["id"].as_str().is_some_and(|id| id.starts_with('B') || id.starts_with('L')), "{s}");
         assert!(s["function"].as_str().is_some(), "{s}");
         assert!(s["file"].as_str().is_some_and(|f| f.ends_with(".rs")), "{s}");
         assert!(s["line"].as_u64().is_some_and(|n| n > 0), "{s}");
@@ -148,6 +149,10 @@ fn list_json_has_versions_scenarios_and_sites() {
         .find(|s| s["id"] == "B12" && s["versions"].as_array().unwrap().iter().any(|v| v == "master"))
         .expect("B12 on master");
     assert!(b12["mutations"].as_array().unwrap().iter().any(|m| m == "drop"), "{b12}");
+    // L1 (qemu_event_set(&rcu_gp_event) in rcu_read_unlock) is on every version and can be dropped.
+    let l1 = sites.iter().find(|s| s["id"] == "L1").expect("L1");
+    assert_eq!(l1["versions"].as_array().unwrap().len(), versions.len(), "{l1}");
+    assert_eq!(l1["mutations"], serde_json::json!(["drop-call"]), "{l1}");
 }
 
 // ---------------------------------------------------------------- matrix
@@ -469,6 +474,41 @@ fn mutants_operators_split_and_plain_run_and_report_reason_or_kill() {
     assert_eq!(ms[0]["status"], "killed", "{j}");
 }
 
+/// A logic mutant goes through the same run and the same statuses: the
+/// `qemu_event_set(&rcu_gp_event)` that wakes the grace period (L1) is
+/// killed, reported under its own family with a time to kill.
+#[test]
+fn logic_mutant_is_killed_and_scored_apart_from_barrier_mutants() {
+    let scenarios = scenario_names();
+    let r = rcu_check(&["mutants", "--version", "master", "--site", "L1", "--jobs", "1"]).expect(0);
+    let row = r.stdout.lines().find(|l| l.starts_with("master ")).expect("a result row");
+    let w: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&w[..4], ["master", "L1", "drop-call", "killed"], "{row}");
+    assert!(r.stdout.contains("logic mutants: 1/1 killed;"), "{}", r.stdout);
+    assert!(r.stdout.contains("time to kill median"), "{}", r.stdout);
+    assert!(!r.stdout.contains("barrier mutants:"), "{}", r.stdout);
+    assert!(r.stdout.contains("killed per operator: drop-call 1/1;"), "{}", r.stdout);
+
+    let r = rcu_check(&["mutants", "--version", "master", "--site", "L1,B12", "--jobs", "1", "--json"]).expect(0);
+    let j = r.json();
+    let ms = j["mutants"].as_array().expect("mutants array");
+    let l1 = ms.iter().find(|m| m["site"] == "L1").expect("L1 mutant");
+    assert_eq!(l1["mutation"], "drop-call");
+    assert_eq!(l1["operator"], "drop-call");
+    assert_eq!(l1["family"], "logic");
+    assert_eq!(l1["status"], "killed", "{l1}");
+    assert!(scenarios.contains(&l1["killed_by"].as_str().unwrap_or("")), "{l1}");
+    let fam = &j["summary"]["families"];
+    assert_eq!(fam["logic"]["mutants"], 1, "{fam}");
+    assert_eq!(fam["logic"]["killed"], 1, "{fam}");
+    assert!(fam["logic"]["time_to_kill"]["median_seconds"].as_f64().is_some(), "{fam}");
+    assert!(fam["logic"]["time_to_kill"]["max_seconds"].as_f64().is_some(), "{fam}");
+    assert_eq!(fam["barrier"]["mutants"], ms.len() - 1, "{fam}");
+    for c in ["redundant", "checker-blind", "open-gap"] {
+        assert!(fam["logic"]["justified_by_class"][c].is_u64(), "{fam}");
+    }
+}
+
 // ---------------------------------------------------------------- torture
 
 #[test]
@@ -643,7 +683,10 @@ fn bad_replay_tokens() {
 #[test]
 fn bad_profiles_operators_and_site_bounds() {
     assert_bad_input(&["matrix", "--profile", "arm"], &["`arm`", "c11, tso"]);
-    assert_bad_input(&["mutants", "--operator", "swap"], &["`swap`", "drop, weaken, split, plain"]);
+    assert_bad_input(
+        &["mutants", "--operator", "swop"],
+        &["`swop`", "drop, weaken, split, plain", "drop-call, drop-store, negate, drop-cond, swap", "barrier, logic"],
+    );
     assert_bad_input(&["mutants", "--site-bound", "B17"], &["B17", "B<n>=N"]);
     assert_bad_input(&["mutants", "--site-bound", "B999=3"], &["B999"]);
     assert_bad_input(&["explain", "v3", "gp_sync_read", "--mutate", "B17:split"], &["split", "B17", "drop"]);
@@ -755,7 +798,10 @@ fn review_marks_the_new_violation_and_prints_its_c_trace() {
     ]);
     assert_eq!(r.code, 1, "a new violation exits 1: {}", r.describe());
     let row = r.stdout.lines().find(|l| l.starts_with("gp_sync_read")).unwrap_or_else(|| panic!("{}", r.describe()));
-    assert!(row.contains("holds") && row.contains("violated (use-after-free)") && row.ends_with("NEW VIOLATION"), "{row}");
+    assert!(
+        row.contains("holds") && row.contains("violated (use-after-free)") && row.ends_with("NEW VIOLATION"),
+        "{row}"
+    );
     assert!(r.stdout.contains("── new counterexample ──"), "{}", r.describe());
     assert!(thread_table(&r.stdout).iter().any(|l| l.contains("util/rcu.c:")), "{}", r.describe());
     assert!(r.stdout.contains("1 new violation(s)"), "{}", r.describe());
@@ -772,13 +818,51 @@ fn review_bad_input() {
     )
     .unwrap();
     let elsewhere = dir.join("elsewhere.patch");
-    std::fs::write(&elsewhere, "diff --git a/docs/x.txt b/docs/x.txt\n--- a/docs/x.txt\n+++ b/docs/x.txt\n@@ -1 +1 @@\n-a\n+b\n")
-        .unwrap();
+    std::fs::write(
+        &elsewhere,
+        "diff --git a/docs/x.txt b/docs/x.txt\n--- a/docs/x.txt\n+++ b/docs/x.txt\n@@ -1 +1 @@\n-a\n+b\n",
+    )
+    .unwrap();
     let (mini, bad, elsewhere) = (ctree("mini"), bad.display().to_string(), elsewhere.display().to_string());
-    assert_bad_input(&["review", "--base", "/nonexistent", "--patch", &bad], &["--base /nonexistent", "not a QEMU tree"]);
-    assert_bad_input(&["review", "--base", &mini, "--patch", "/nonexistent.mbox"], &["/nonexistent.mbox", "no such file"]);
+    assert_bad_input(
+        &["review", "--base", "/nonexistent", "--patch", &bad],
+        &["--base /nonexistent", "not a QEMU tree"],
+    );
+    assert_bad_input(
+        &["review", "--base", &mini, "--patch", "/nonexistent.mbox"],
+        &["/nonexistent.mbox", "no such file"],
+    );
     assert_bad_input(&["review", "--base", &mini, "--patch", &bad], &["does not apply", "util/rcu.c"]);
-    assert_bad_input(&["review", "--base", &mini, "--patch", &elsewhere], &["change nothing under util/", "docs/x.txt"]);
+    assert_bad_input(
+        &["review", "--base", &mini, "--patch", &elsewhere],
+        &["change nothing under util/", "docs/x.txt"],
+    );
     assert_bad_input(&["review", "--base", &mini], &["--patch"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Logic operators on the wrong site, logic sites that do not exist or are
+/// not in the version: one line, exit 2.
+#[test]
+fn bad_logic_mutants() {
+    // An operator that does not apply to the selected site (both directions).
+    assert_bad_input(
+        &["mutants", "--version", "master", "--site", "L3", "--operator", "weaken"],
+        &["weaken", "does not apply", "L3", "drop-call"],
+    );
+    assert_bad_input(
+        &["mutants", "--version", "master", "--site", "B12", "--operator", "swap"],
+        &["swap", "does not apply", "B12", "drop, weaken"],
+    );
+    assert_bad_input(&["mutants", "--site", "L999"], &["`L999`", "L1", "B12"]);
+    // L40's reset-check-wait swap has no counterpart in the semaphore drafts.
+    assert_bad_input(&["mutants", "--version", "semaphore-draft", "--site", "L40"], &["L40", "semaphore-draft"]);
+    let gp = ["explain", "master", "gp_sync_read", "--mutate"];
+    assert_bad_input(&[&gp[..], &["L1:drop"]].concat(), &["`drop`", "L1", "drop-call"]);
+    assert_bad_input(&[&gp[..], &["L37:negate"]].concat(), &["`negate`", "L37", "swap"]);
+    assert_bad_input(&[&gp[..], &["B12:drop-call"]].concat(), &["`drop-call`", "B12", "drop, weaken:acqrel"]);
+    assert_bad_input(&[&gp[..], &["L999:drop-call"]].concat(), &["`L999`", "L1"]);
+    assert_bad_input(&[&gp[..], &["L1:frob"]].concat(), &["`frob`", "drop-call", "swap"]);
+    // A logic site of another version would mutate nothing.
+    assert_bad_input(&[&gp[..], &["L33:drop-call"]].concat(), &["L33", "master"]);
 }

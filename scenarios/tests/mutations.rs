@@ -128,3 +128,35 @@ fn dropping_the_release_in_rcu_read_unlock_is_a_data_race() {
     assert_kills(Version::V3, "gp_sync_read_race", "B5:drop", "data-race", None);
     assert_kills(Version::Seed, "gp_sync_read_race", "B5:drop", "data-race", None);
 }
+
+/// Logic mutants (issue 14): the call that wakes the grace period is needed.
+/// Dropping `qemu_event_set(&rcu_gp_event)` in rcu_read_unlock() (L1) leaves
+/// wait_for_readers() asleep after the reader it waits for has left: caught
+/// as a deadlock on MASTER and on the latest proposal.
+#[test]
+fn dropping_the_event_set_that_wakes_synchronize_rcu_is_caught() {
+    for v in [Version::Master, Version::V3] {
+        assert_killed(v, "L1", Mutation::DropCall);
+        assert_kills(v, "gp_sync_read", "L1:drop-call", "deadlock", None);
+    }
+}
+
+/// The mutation set reaches the logic helpers only by site ID: an unmutated
+/// run and a run that mutates a site the scenario never executes give the
+/// same verdict (the helpers change nothing when not asked to).
+#[test]
+fn a_logic_mutant_of_an_unexecuted_site_changes_nothing() {
+    use scenarios::catalog;
+    use scenarios::cell::{parse_mutations, run_cell, CellSpec};
+    use scenarios::harness::{Checker, Verdict};
+    let s = catalog::find("gp_sync_read").unwrap();
+    let base = run_cell(&CellSpec::new(s, Version::Master, Checker::Loom));
+    assert_eq!(base.outcome.verdict, Verdict::Holds);
+    let mut spec = CellSpec::new(s, Version::Master, Checker::Loom);
+    // L32 is the drain callback's event set: gp_sync_read never drains.
+    spec.mutations = parse_mutations("L32:drop-call").unwrap();
+    let r = run_cell(&spec);
+    assert_eq!(r.outcome.verdict, Verdict::Holds);
+    assert_eq!(r.outcome.executions, base.outcome.executions, "same exploration");
+    assert_eq!(r.outcome.stats.probes, base.outcome.stats.probes, "same probes");
+}

@@ -88,9 +88,44 @@ fn an_unclassed_or_unargued_survivor_fails_the_check() {
     assert!(check_class("open-gap", "nothing judges it").is_err());
     assert!(check_class("open-gap", "Judge: `gp_two_forced_gps`").is_ok());
     assert!(check_class("justified", "Shape: SB").is_err());
+    // A logic site's redundant row rests on a logic shape, a barrier site's on a litmus shape.
+    use scenarios::mutants::check_class_of;
+    assert!(check_class_of("L6", "redundant", "The reader clears it. Shape: cost-only").is_ok());
+    assert!(check_class_of("L15", "redundant", "The dequeue loop waits. Shape: duplicate").is_ok());
+    assert!(check_class_of("L6", "redundant", "Shape: SB").is_err());
+    assert!(check_class_of("B6", "redundant", "Shape: cost-only").is_err());
     // On the real document: a row whose class is removed is reported.
     let row = PROOFS_MD.lines().find(|l| l.starts_with("| B") && l.contains("| redundant |")).expect("a redundant row");
     let md = PROOFS_MD.replace(row, &row.replacen("| redundant |", "| maybe |", 1));
     let errs = check(&md, &all_sites(), &all_scenarios());
     assert!(errs.iter().any(|e| e.contains("unknown class `maybe`")), "{errs:?}");
+}
+
+/// Issue 14: every logic mutant of every version has one row in proofs.md's
+/// logic-mutant table, and a survivor there is argued by a classed survivor
+/// row; removing either is reported.
+#[test]
+fn a_logic_mutant_without_its_row_or_its_argument_fails_the_check() {
+    use scenarios::proofs::logic_rows;
+    let rows = logic_rows(PROOFS_MD);
+    assert!(rows.len() >= 100, "{} logic-mutant rows", rows.len());
+    // A killed row removed.
+    let killed = PROOFS_MD.lines().find(|l| l.starts_with("| L1 | master | drop-call | killed |")).expect("L1 row");
+    let md = PROOFS_MD.replace(&format!("{killed}\n"), "");
+    let errs = check(&md, &all_sites(), &all_scenarios());
+    assert!(errs.iter().any(|e| e.contains("master L1:drop-call has 0 rows")), "{errs:?}");
+    // A survivor whose argument is removed from the survivor table.
+    let survivor = rows.iter().find(|r| r.status == "justified").expect("a justified logic mutant");
+    // Its survivor-table rows: `| L<n> | versions | mutation | <class> | why |`.
+    let is_survivor_row = |l: &str| {
+        let cols: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
+        cols.len() >= 5 && cols[0] == survivor.site && scenarios::mutants::CLASSES.contains(&cols[3])
+    };
+    let md: String = PROOFS_MD.lines().filter(|l| !is_survivor_row(l)).map(|l| format!("{l}\n")).collect();
+    let errs = check(&md, &all_sites(), &all_scenarios());
+    assert!(errs.iter().any(|e| e.contains(&survivor.site) && e.contains("no survivor row argues it")), "{errs:?}");
+    // A logic site without its row in the logic-site table.
+    let md = PROOFS_MD.replace("| L40 |", "| L400 |");
+    let errs = check(&md, &all_sites(), &all_scenarios());
+    assert!(errs.iter().any(|e| e.contains("site L40 is in the code but not documented")), "{errs:?}");
 }

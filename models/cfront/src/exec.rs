@@ -414,9 +414,10 @@ fn split_half(o: Ordering, h: Half) -> Ordering {
 /// as the instruction can carry).
 fn mutated(o: Ordering, m: Option<Mutation>, h: Half) -> Ordering {
     match m {
-        None | Some(Mutation::Split) => o,
         Some(Mutation::Drop) | Some(Mutation::Plain) => Ordering::Relaxed,
         Some(Mutation::Weaken(w)) => split_half(w.to_std(), h),
+        // Split is applied by the RMW itself; logic operators have no C site.
+        _ => o,
     }
 }
 

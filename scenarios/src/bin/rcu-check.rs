@@ -45,13 +45,14 @@ enum Cmd {
     },
     /// Run scenarios × versions and compare every cell with its expected result.
     Matrix(MatrixArgs),
-    /// Drop / weaken every barrier site of each version and report what kills it.
+    /// Drop / weaken every barrier site (B<n>) and drop / negate / swap every logic
+    /// site (L<n>) of each version, and report what kills each mutant.
     Mutants {
         /// Versions to mutate (repeat or comma-separate; default: all).
         #[arg(long = "version", value_name = "V", value_parser = parse_version, value_delimiter = ',')]
         versions: Vec<Version>,
         /// Only these sites (repeat or comma-separate; default: all of the version's mutable sites).
-        #[arg(long = "site", value_name = "B<n>", value_parser = parse_site, value_delimiter = ',')]
+        #[arg(long = "site", value_name = "B<n>|L<n>", value_parser = parse_site, value_delimiter = ',')]
         sites: Vec<&'static str>,
         /// Machine-readable output.
         #[arg(long)]
@@ -72,7 +73,8 @@ enum Cmd {
         /// Memory-model profile: c11 (default) or tso (x86-TSO hardware).
         #[arg(long, value_parser = parse_profile, default_value = "c11")]
         profile: Profile,
-        /// Only these operators (drop, weaken, split, plain; repeat or comma-separate; default: all).
+        /// Only these operators (barrier: drop, weaken, split, plain; logic: drop-call, drop-store,
+        /// negate, drop-cond, swap; the groups `barrier` and `logic`; repeat or comma-separate; default: all).
         #[arg(long = "operator", value_name = "OP", value_parser = parse_operator, value_delimiter = ',')]
         operators: Vec<&'static str>,
         /// Mutate a QEMU tree's own C: every C line with a fence or an ordered atomic is a site
@@ -339,10 +341,35 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 }
 
 fn parse_operator(s: &str) -> Result<&'static str, String> {
-    ["drop", "weaken", "split", "plain"]
-        .into_iter()
-        .find(|o| *o == s)
-        .ok_or_else(|| format!("unknown mutation operator `{s}` (valid: drop, weaken, split, plain)"))
+    use rcu_core::site::{BARRIER_OPERATORS, LOGIC_OPERATORS};
+    ["barrier", "logic"].into_iter().chain(BARRIER_OPERATORS).chain(LOGIC_OPERATORS).find(|o| *o == s).ok_or_else(
+        || {
+            format!(
+                "unknown mutation operator `{s}` (valid: {}, {}, or the groups barrier, logic)",
+                BARRIER_OPERATORS.join(", "),
+                LOGIC_OPERATORS.join(", ")
+            )
+        },
+    )
+}
+
+/// `barrier` and `logic` stand for their operators.
+fn expand_operators(ops: Vec<&'static str>) -> Vec<&'static str> {
+    use rcu_core::site::{BARRIER_OPERATORS, LOGIC_OPERATORS};
+    let mut out = vec![];
+    for op in ops {
+        let group: &[&'static str] = match op {
+            "barrier" => &BARRIER_OPERATORS,
+            "logic" => &LOGIC_OPERATORS,
+            _ => std::slice::from_ref(&op),
+        };
+        for o in group {
+            if !out.contains(o) {
+                out.push(*o);
+            }
+        }
+    }
+    out
 }
 
 fn parse_site_bound(s: &str) -> Result<(String, usize), String> {
@@ -681,7 +708,7 @@ fn cmd_list(json: bool) -> ExitCode {
             println!("  {:<30} expect: {}", "", exp.join(", "));
         }
     }
-    println!("\nBARRIER SITES (ID, kind, Rust function @ file:line, C counterpart; versions)");
+    println!("\nSITES (barrier B<n>, logic L<n>; ID, kind, Rust function @ file:line, C counterpart; versions)");
     for (s, vs) in all_sites() {
         let kind = match s.kind {
             rcu_core::site::SiteKind::Fence(o) => format!("fence({})", o.name()),
@@ -844,6 +871,7 @@ fn cmd_mutants(
             valid.join(", ")
         ));
     }
+    let operators = expand_operators(operators);
     let js = mutants::justifications(mutants::PROOFS_MD);
     let mut work = vec![];
     for v in &versions {
@@ -856,6 +884,30 @@ fn cmd_mutants(
         }
     }
     if work.is_empty() {
+        if !sites.is_empty() && !operators.is_empty() {
+            // Every --site exists, but no --operator applies to it.
+            let valid: Vec<String> = sites
+                .iter()
+                .map(|id| {
+                    let mut ms: Vec<String> = vec![];
+                    for v in &versions {
+                        for (s, m) in mutants::mutants_of(*v) {
+                            let op = m.operator().to_string();
+                            if s.id == *id && !ms.contains(&op) {
+                                ms.push(op);
+                            }
+                        }
+                    }
+                    format!("{id}: {}", ms.join(", "))
+                })
+                .collect();
+            return bad_input(&format!(
+                "operator {} does not apply to site {} (valid: {})",
+                operators.join(","),
+                sites.join(","),
+                valid.join("; ")
+            ));
+        }
         return bad_input("the selected versions have no mutable site");
     }
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
@@ -904,9 +956,19 @@ fn cmd_mutants(
         .collect();
     let count = |l: &str| results.iter().filter(|r| mutants::status_label(&r.status) == l).count();
     let wall = started.elapsed().as_secs_f64();
-    // Kill score per operator: `killed/total`.
-    let score: Vec<(&str, usize, usize)> = ["drop", "weaken", "split", "plain"]
+    // Kill score per family (barrier / logic), reported separately.
+    let families: Vec<(&str, serde_json::Value)> = ["barrier", "logic"]
         .into_iter()
+        .map(|f| {
+            let of: Vec<&mutants::MutantResult> = results.iter().filter(|r| mutants::family(r.mutation) == f).collect();
+            (f, mutants::kill_score(&of))
+        })
+        .filter(|(_, s)| s["mutants"].as_u64().unwrap_or(0) > 0)
+        .collect();
+    // Kill score per operator: `killed/total`.
+    let score: Vec<(&str, usize, usize)> = rcu_core::site::BARRIER_OPERATORS
+        .into_iter()
+        .chain(rcu_core::site::LOGIC_OPERATORS)
         .map(|op| {
             let of: Vec<_> = results.iter().filter(|r| r.mutation.operator() == op).collect();
             (op, of.iter().filter(|r| matches!(r.status, mutants::Status::Killed { .. })).count(), of.len())
@@ -922,6 +984,7 @@ fn cmd_mutants(
                 "profile": opts.profile.name(),
                 "by_operator": score.iter().map(|(op, k, n)| serde_json::json!({"operator": op, "killed": k, "mutants": n})).collect::<Vec<_>>(),
                 "time_to_counterexample": {"n": ttc.len(), "median_seconds": mm.map(|m| m.0), "max_seconds": mm.map(|m| m.1)},
+                "families": families.iter().map(|(f, s)| (f.to_string(), s.clone())).collect::<serde_json::Map<_, _>>(),
                 "wall_seconds": wall,
             },
             "c_port_disagreements": disagree.iter().map(|(c, p)| serde_json::json!({
@@ -981,6 +1044,27 @@ fn cmd_mutants(
             count("inconclusive"),
             count("survived")
         );
+        for (f, s) in &families {
+            let n = |k: &str| s[k].as_u64().unwrap_or(0);
+            let classes: Vec<String> = mutants::CLASSES
+                .iter()
+                .map(|c| format!("{} {c}", s["justified_by_class"][*c].as_u64().unwrap_or(0)))
+                .collect();
+            let ttk = &s["time_to_kill"];
+            let time = match (ttk["median_seconds"].as_f64(), ttk["max_seconds"].as_f64()) {
+                (Some(m), Some(x)) => format!("time to kill median {}, max {}", matrix::secs(m), matrix::secs(x)),
+                _ => "no kill".to_string(),
+            };
+            println!(
+                "{f} mutants: {}/{} killed; {} justified survivors ({}); {} inconclusive; {} unexplained; {time}",
+                n("killed"),
+                n("mutants"),
+                n("justified"),
+                classes.join(", "),
+                n("inconclusive"),
+                n("survived"),
+            );
+        }
         let per_op: Vec<String> = score.iter().map(|(op, k, n)| format!("{op} {k}/{n}")).collect();
         println!("killed per operator: {}; wall time {}", per_op.join(", "), matrix::secs(wall));
         if let Some((m, x)) = mm {

@@ -130,6 +130,84 @@ fn spurious_forcing<P: Platform>(x: &Exec<P>) {
     x.finish(&rcu);
 }
 
+/// main drains once (nothing else queued, the reader outside its critical
+/// section), then lets the reader — which has a force_rcu notifier — hold a
+/// short critical section while main runs synchronize_rcu().  The drain is
+/// over and nobody asks to force: no notifier may run outside a forced state
+/// (MASTER calls them only while a drain is in progress), and no grace period
+/// may enter the forced state with polls left.
+///
+/// Provenance: issue 14's logic mutants — MASTER's `in_drain_call_rcu`
+/// condition (L8) and the drain's decrement (L35) survived every other
+/// scenario.
+fn no_force_after_drain<P: Platform>(x: &Exec<P>) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as O};
+    const READER_NOTIFIER: u64 = 0x7d1;
+    let rcu = x.rcu_init();
+    let ready = Done::<P>::new("reader_ready");
+    let enter = Done::<P>::new("reader_enter");
+    let exit = Done::<P>::new("reader_exit");
+    // Harness bookkeeping (not modelled memory): whether the drain returned,
+    // and the notifier calls after it.
+    let drained = Arc::new(AtomicBool::new(false));
+    let late_notify = Arc::new(AtomicU64::new(0));
+    let (rcu2, r2, e2, x2, d2, n2) =
+        (rcu.clone(), ready.clone(), enter.clone(), exit.clone(), drained.clone(), late_notify.clone());
+    let r = x.spawn("reader", move || {
+        rcu2.rcu_register_thread();
+        rcu2.c().rcu_add_force_rcu_notifier(rcu_core::notifier::Notifier {
+            id: READER_NOTIFIER,
+            name: "reader_force_rcu".into(),
+            notify: Arc::new(move || {
+                if d2.load(O::Relaxed) {
+                    n2.fetch_add(1, O::Relaxed);
+                }
+            }),
+        });
+        r2.hit();
+        e2.wait_for(1, "reader waits for the drain to end");
+        rcu2.rcu_read_lock();
+        rcu2.rcu_read_unlock();
+        // Teardown after the RCU thread stopped (SEED walks the registry
+        // without rcu_registry_lock, F6: not this scenario's question).
+        x2.wait_for(1, "reader waits for the scenario's teardown");
+        rcu2.c().rcu_remove_force_rcu_notifier(READER_NOTIFIER);
+        rcu2.c().rcu_unregister_thread();
+    });
+    ready.wait_for(1, "waiting for the reader's notifier");
+    x.setup_done();
+    rcu.drain_call_rcu();
+    drained.store(true, O::Relaxed);
+    let forced0 = x.rt.diag.probe("forced_state");
+    let early0 = x.rt.diag.probe("forced_early");
+    enter.hit();
+    rcu.synchronize_rcu();
+    if x.rt.diag.probe("gp_saw_reader") > 0 {
+        x.observe("gp_saw_reader_after_drain");
+    }
+    let forced = x.rt.diag.probe("forced_state") - forced0;
+    let early = x.rt.diag.probe("forced_early") - early0;
+    let notified = late_notify.load(O::Relaxed);
+    if early > 0 || (notified > 0 && forced == 0) {
+        panic!(
+            "[spurious-force] after the drain returned, with no request: {notified} force_rcu notifier call(s), {forced} forced state(s) entered, {early} of them with polls left"
+        );
+    }
+    x.finish(&rcu);
+    exit.hit();
+    r.join();
+}
+
+fn expect_no_force_after_drain(v: Version) -> Expect {
+    match v {
+        Version::SemaphoreDraft | Version::SemaphoreFollowup => Expect::Violated {
+            kind: "spurious-force",
+            why: "qemu_sem_timedwait() returns -1 on timeout, which the drafts read as \"force\" (F4): the first timeout of the grace period after the drain forces with polls left",
+        },
+        _ => Expect::Holds,
+    }
+}
+
 fn expect_spurious(v: Version) -> Expect {
     match v {
         Version::Seed => Expect::Violated {
@@ -149,13 +227,17 @@ const KICKED: Window = Window {
     what: "the vCPU was kicked out of its critical section by its force_rcu notifier",
     reached: |s| s.get("vcpu_kicked_by_notifier") > 0,
 };
+const GP_SAW_READER_AFTER_DRAIN: Window = Window {
+    what: "the grace period after the drain found the reader inside its critical section",
+    reached: |s| s.get("gp_saw_reader_after_drain") > 0,
+};
 const B_GP_POLLED: Window = Window {
     what: "a grace period polled while the reader was inside its critical section",
     reached: |s| s.get("timed_poll") + s.get("poll_sleep") > 0 && s.get("gp_saw_reader") > 0,
 };
 
 /// The family.
-pub static SCENARIOS: [Scenario; 2] = [
+pub static SCENARIOS: [Scenario; 3] = [
     Scenario {
         name: "force_covers_earlier_callback",
         family: "forced-vs-n",
@@ -198,5 +280,26 @@ pub static SCENARIOS: [Scenario; 2] = [
         expect: expect_spurious,
         windows: &[B_GP_POLLED],
         bodies: bodies!(spurious_forcing),
+    },
+    Scenario {
+        name: "no_force_after_drain",
+        family: "forced-vs-n",
+        provenance: "issue 14 (logic mutants): MASTER's in_drain_call_rcu condition (L8) and the drain's decrement (L35) survived every scenario; QEMU's comment: notifiers run only while drain_call_rcu() is in progress",
+        summary: "after drain_call_rcu() returns, a plain grace period calls no force_rcu notifier and does not force early",
+        legend: "reader:   register; add force_rcu notifier; (after the drain) rcu_read_lock; rcu_read_unlock\n\
+                 main:     drain_call_rcu(); let the reader in; synchronize_rcu()\n\
+                 grace period: scans the reader inside its critical section; nobody asks to force",
+        property: "no force_rcu notifier runs outside a forced state, and no grace period enters the forced state with polls left, once the drain has returned (a performance property)",
+        scope: Scope::Versions,
+        checker: Checker::Loom,
+        loom_threads: 4,
+        preemption_bound: 2,
+        bound_overrides: &[],
+        shuttle_iterations: 4000,
+        shuttle_pct_depth: 3,
+        configure: cfg::standard,
+        expect: expect_no_force_after_drain,
+        windows: &[GP_SAW_READER_AFTER_DRAIN],
+        bodies: bodies!(no_force_after_drain),
     },
 ];
