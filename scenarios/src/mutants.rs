@@ -280,6 +280,8 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
         match opts.budget {
             Some(b) => spec.bounds.budget_secs = b,
             None if is_deep => spec.bounds.budget_secs = DEEP_BUDGET_SECS,
+            // Interpreted C: the matrix's budget for its cells.
+            None if v.is_c() => spec.bounds.budget_secs *= crate::matrix::C_BUDGET_FACTOR,
             None => {}
         }
         let r = run_cell(&spec);
