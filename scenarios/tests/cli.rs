@@ -866,3 +866,26 @@ fn bad_logic_mutants() {
     // A logic site of another version would mutate nothing.
     assert_bad_input(&[&gp[..], &["L33:drop-call"]].concat(), &["L33", "master"]);
 }
+
+#[test]
+fn c_tree_mutants_kill_the_mini_trees_reader_barriers() {
+    // The mini tree's rcu_read_lock() fence and rcu_read_unlock() release
+    // store, mutated in the compiled C: every mutant dies, and a bad C site is one line.
+    let mini = format!("{}=mini", ctree("mini"));
+    let sites = "include/qemu/rcu.h:20,include/qemu/rcu.h:25";
+    let r = rcu_check(&["mutants", "--c-tree", &mini, "--site", sites, "--json", "--jobs", "1"]).expect(0);
+    let j = r.json();
+    let ms = j["mutants"].as_array().unwrap();
+    assert_eq!(ms.len(), 4, "{}", r.describe());
+    for m in ms {
+        assert_eq!(m["version"], "c:mini");
+        assert_eq!(m["status"], "killed", "{m}");
+        assert!(m["c_text"].as_str().unwrap().contains("__atomic_"), "{m}");
+    }
+    assert_bad_input(
+        &["mutants", "--c-tree", &mini, "--site", "include/qemu/rcu.h:1"],
+        &["include/qemu/rcu.h:1", "FILE:LINE"],
+    );
+    let gp = ["explain", "c:mini", "gp_sync_read", "--c-tree", &mini, "--mutate"];
+    assert_bad_input(&[&gp[..], &["include/qemu/rcu.h:20:split"]].concat(), &["split", "include/qemu/rcu.h:20"]);
+}

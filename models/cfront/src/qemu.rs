@@ -61,7 +61,8 @@ pub struct CTree {
 /// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` (or the timed wait it is inlined into) |
 /// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
 /// | `timed_poll` | a `qemu_event_timedwait()` of another event called from `wait_for_readers()` |
-/// | `forced_early` | `notifier_list_notify()` called from `wait_for_readers()` before five polls (timed waits or `g_usleep()` there) of that grace period (counted from its store to `rcu_gp_ctr`), with no `force_rcu()` or `drain_call_rcu()` call in the execution |
+/// | `forced_state` | the first `notifier_list_notify()` called from `wait_for_readers()` in a grace period (from its store to `rcu_gp_ctr`) |
+/// | `forced_early` | … before five polls of that grace period (timed waits or `g_usleep()` there), unless it started forced (V3: the `rcu_call_state` the RCU thread fetched before it had FORCED set), as the ports' `sleeps` |
 /// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
 /// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
 /// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
@@ -77,6 +78,7 @@ struct Probes {
     unregister: BTreeSet<u32>,
     rcu_gp_event: u64,
     rcu_gp_ctr: u64,
+    rcu_call_state: u64,
     rcu_registry_lock: u64,
     registry: u64,
     off_node: u64,
@@ -120,6 +122,7 @@ impl Probes {
             unregister: locs("rcu_unregister_thread"),
             rcu_gp_event: g("rcu_gp_event"),
             rcu_gp_ctr: g("rcu_gp_ctr"),
+            rcu_call_state: g("rcu_call_state"),
             rcu_registry_lock: g("rcu_registry_lock"),
             registry: g("registry"),
             off_node: konst("cfront_off_reader_node"),
@@ -150,11 +153,23 @@ struct ProbeState {
     /// `enqueue()`s between exchange and store: (thread, sequence number).
     in_flight: Mutex<Vec<(String, u64)>>,
     seq: std::sync::atomic::AtomicU64,
-    /// Per thread: the timed polls of its current grace period (counted
-    /// from its last store to `rcu_gp_ctr`, which starts every grace period).
-    polls: Mutex<std::collections::BTreeMap<String, u32>>,
-    /// `force_rcu()` or `drain_call_rcu()` (a request to force) was called in this execution.
-    forced: std::sync::atomic::AtomicBool,
+    /// Per thread: its current grace period (from its last store to
+    /// `rcu_gp_ctr`, which starts every grace period).
+    gps: Mutex<std::collections::BTreeMap<String, Gp>>,
+    /// Per thread: the value its last read-modify-write of `rcu_call_state` read.
+    state: Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+/// One grace period as the probes see it.
+#[derive(Default)]
+struct Gp {
+    /// Polls so far (timed waits of another event, `g_usleep()`).
+    polls: u32,
+    /// It entered the forced state (called a force_rcu notifier).
+    forced: bool,
+    /// It started forced (V3: the FORCED bit was in the `rcu_call_state` the
+    /// RCU thread fetched for it: `wait_for_readers(true)`, no polls).
+    started_forced: bool,
 }
 
 fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
@@ -162,24 +177,23 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
     Arc::new(move |v: &View<'_, P>, ev: &Event<'_>| match *ev {
         Event::Call { callee, args, loc } => {
             let a0 = args.first().copied().unwrap_or(0);
-            if callee == "force_rcu" || callee == "drain_call_rcu" {
-                st.forced.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
             if pr.wfr.contains(&loc) {
-                let mut w = st.polls.lock().unwrap();
-                let polls = w.entry(v.thread().to_string()).or_default();
+                let mut w = st.gps.lock().unwrap();
+                let gp = w.entry(v.thread().to_string()).or_default();
                 if callee == "qemu_event_timedwait" && a0 != pr.rcu_gp_event {
-                    *polls += 1;
+                    gp.polls += 1;
                     v.probe("timed_poll");
                 }
                 if callee == "g_usleep" {
-                    *polls += 1;
+                    gp.polls += 1;
                 }
-                if callee == "notifier_list_notify"
-                    && *polls < 5
-                    && !st.forced.load(std::sync::atomic::Ordering::Relaxed)
-                {
-                    v.probe("forced_early");
+                if callee == "notifier_list_notify" && !gp.forced {
+                    // The first force_rcu notifier of this grace period: it entered the forced state.
+                    gp.forced = true;
+                    v.probe("forced_state");
+                    if gp.polls < 5 && !gp.started_forced {
+                        v.probe("forced_early");
+                    }
                 }
             }
             if a0 == pr.rcu_gp_event {
@@ -207,8 +221,15 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
             }
         }
         Event::Atomic { addr, read, wrote, loc } => {
+            if addr == pr.rcu_call_state {
+                if let (Some(r), Some(_)) = (read, wrote) {
+                    st.state.lock().unwrap().insert(v.thread().to_string(), r);
+                }
+            }
             if addr == pr.rcu_gp_ctr && wrote.is_some() {
-                st.polls.lock().unwrap().insert(v.thread().to_string(), 0);
+                let state = st.state.lock().unwrap().get(v.thread()).copied().unwrap_or(0);
+                let started_forced = state & (1 << 31) != 0;
+                st.gps.lock().unwrap().insert(v.thread().to_string(), Gp { started_forced, ..Gp::default() });
             }
             if pr.gp_ongoing.contains(&loc) {
                 if let Some(r) = read {

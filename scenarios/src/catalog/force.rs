@@ -155,7 +155,7 @@ fn no_force_after_drain<P: Platform>(x: &Exec<P>) {
         (rcu.clone(), ready.clone(), enter.clone(), exit.clone(), drained.clone(), late_notify.clone());
     let r = x.spawn("reader", move || {
         rcu2.rcu_register_thread();
-        rcu2.c().rcu_add_force_rcu_notifier(rcu_core::notifier::Notifier {
+        rcu2.rcu_add_force_rcu_notifier(rcu_core::notifier::Notifier {
             id: READER_NOTIFIER,
             name: "reader_force_rcu".into(),
             notify: Arc::new(move || {
@@ -171,8 +171,8 @@ fn no_force_after_drain<P: Platform>(x: &Exec<P>) {
         // Teardown after the RCU thread stopped (SEED walks the registry
         // without rcu_registry_lock, F6: not this scenario's question).
         x2.wait_for(1, "reader waits for the scenario's teardown");
-        rcu2.c().rcu_remove_force_rcu_notifier(READER_NOTIFIER);
-        rcu2.c().rcu_unregister_thread();
+        rcu2.rcu_remove_force_rcu_notifier(READER_NOTIFIER);
+        rcu2.rcu_unregister_thread();
     });
     ready.wait_for(1, "waiting for the reader's notifier");
     x.setup_done();
