@@ -593,7 +593,8 @@ pub struct CompareRow {
     pub same: bool,
 }
 
-fn verdict_key(r: &CellResult) -> String {
+/// A cell's verdict as comparisons see it: `holds`, `violated (kind)`, `bounded-out`.
+pub fn verdict_key(r: &CellResult) -> String {
     match r.outcome.verdict.kind() {
         Some(k) => format!("{} ({k})", r.outcome.verdict.label()),
         None => r.outcome.verdict.label().to_string(),

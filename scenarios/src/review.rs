@@ -142,13 +142,8 @@ pub fn changed(results: &[CellResult], base: Version, patched: Version) -> Vec<(
     v
 }
 
-/// The verdict as the review compares it: `holds`, `violated (kind)`, `bounded-out`.
-pub fn verdict(r: &CellResult) -> String {
-    match r.outcome.verdict.kind() {
-        Some(k) => format!("{} ({k})", r.outcome.verdict.label()),
-        None => r.outcome.verdict.label().to_string(),
-    }
-}
+/// The verdict as the review compares it (the matrix's `--compare` key).
+pub use crate::matrix::verdict_key as verdict;
 
 /// Whether the patch made this cell fail where the base did not.
 pub fn is_new_violation(b: &CellResult, p: &CellResult) -> bool {

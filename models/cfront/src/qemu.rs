@@ -131,19 +131,16 @@ impl Probes {
         }
     }
 
-    /// Whether the reader instance `r` is on `registry` (as last written).
-    fn on_registry<P: Platform>(&self, v: &View<'_, P>, r: u64) -> bool {
-        let mut p = v.peek(self.registry, 8).unwrap_or(0);
-        for _ in 0..64 {
-            if p == 0 {
-                return false;
-            }
-            if p == r {
-                return true;
-            }
-            p = v.peek(p + self.off_node, 8).unwrap_or(0);
+    /// The readers on `registry` (their addresses), as last written, read
+    /// through `peek` (at most 64: a corrupt list does not loop).
+    fn registry(&self, peek: impl Fn(u64, u8) -> Option<u64>) -> Vec<u64> {
+        let mut v = vec![];
+        let mut p = peek(self.registry, 8).unwrap_or(0);
+        while p != 0 && v.len() < 64 {
+            v.push(p);
+            p = peek(p + self.off_node, 8).unwrap_or(0);
         }
-        false
+        v
     }
 }
 
@@ -213,7 +210,8 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
                         v.probe("register_during_gp");
                     } else {
                         v.probe("unregister_during_gp");
-                        if READER_TLS.iter().find_map(|n| v.tls(n)).is_some_and(|me| !pr.on_registry(v, me)) {
+                        let on = |me| pr.registry(|a, n| v.peek(a, n)).contains(&me);
+                        if READER_TLS.iter().find_map(|n| v.tls(n)).is_some_and(|me| !on(me)) {
                             v.probe("unregister_from_qsreaders");
                         }
                     }
@@ -526,17 +524,7 @@ impl<P: Platform> CRcu<P> {
     /// holding `rcu_registry_lock` as the Rust ports' `registry_members()`.
     pub fn registry_members(&self) -> Vec<u64> {
         let pr = &self.probes;
-        self.inst
-            .with_mutex(pr.rcu_registry_lock, || {
-                let mut v = vec![];
-                let mut p = self.inst.peek(pr.registry, 8).unwrap_or(0);
-                while p != 0 && v.len() < 64 {
-                    v.push(p);
-                    p = self.inst.peek(p + pr.off_node, 8).unwrap_or(0);
-                }
-                v
-            })
-            .unwrap_or_default()
+        self.inst.with_mutex(pr.rcu_registry_lock, || pr.registry(|a, n| self.inst.peek(a, n))).unwrap_or_default()
     }
 
     /// Harness: stop the call_rcu thread at its next idle wait (waking it as

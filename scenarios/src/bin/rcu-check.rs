@@ -1279,9 +1279,8 @@ fn cmd_review(
         println!("  {what:<8} {} (in {}){status}", s.c_ref, s.func);
     }
     let mut new = 0;
-    for (rb, rp) in pairs.iter().filter(|(rb, rp)| review::is_new_violation(rb, rp)) {
+    for (_, rp) in pairs.iter().filter(|(rb, rp)| review::is_new_violation(rb, rp)) {
         new += 1;
-        let _ = rb;
         let mut spec = rp.spec.clone();
         spec.capture = true;
         spec.want_replay = true;
