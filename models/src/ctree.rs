@@ -221,3 +221,68 @@ impl<P: Platform> CImpl<P> {
         }
     }
 }
+
+/// A C tree compiled natively, on real threads (behind [`crate::Rcu`] when
+/// the platform is std): the real code on the real machine.  No interpreter,
+/// so no exploration, no mutation and no window probes; a notifier call is
+/// counted as the `force_rcu_notify` probe, as the ports count it.
+pub struct NativeImpl {
+    /// The loaded instance.
+    pub rcu: Arc<cfront::NativeRcu>,
+    rt: Arc<rcu_core::runtime::Runtime<rcu_core::StdPlatform>>,
+    notifiers: Mutex<Vec<((usize, u64), cfront::native::NativeNotifier)>>,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl NativeImpl {
+    /// Load a fresh instance of the tree's native object (its `rcu_init()`
+    /// constructor creates the call_rcu thread and registers the caller).
+    /// The C threads that call back into the scenario (the call_rcu thread)
+    /// join the run as threads of its runtime, as an interpreted C thread
+    /// would.  Panics (the one-line build error) when the tree does not
+    /// build natively; the command line builds it first and reports that.
+    pub fn rcu_init(id: CTreeId, rt: Arc<rcu_core::runtime::Runtime<rcu_core::StdPlatform>>) -> Self {
+        assert!(
+            rt.cfg.mutations.is_empty(),
+            "C mutants run on the interpreted C (loom, shuttle); std runs {} compiled as is",
+            info(id).name
+        );
+        let lib = tree(id).native().unwrap_or_else(|e| panic!("{}: {e}", info(id).name));
+        let rt2 = rt.clone();
+        let on_entry = move || {
+            if rcu_core::runtime::try_current::<rcu_core::StdPlatform>().is_none() {
+                rt2.enter("call_rcu");
+            }
+        };
+        let rcu = cfront::NativeRcu::rcu_init(&lib, on_entry).unwrap_or_else(|e| panic!("{}: {e}", info(id).name));
+        NativeImpl { rcu, rt, notifiers: Mutex::new(vec![]), stopped: Default::default() }
+    }
+
+    /// `rcu_add_force_rcu_notifier()` with the scenario's closure.
+    pub fn add_notifier(&self, n: Notifier) {
+        let (f, rt) = (n.notify.clone(), self.rt.clone());
+        let r = self.rcu.add_force_rcu_notifier(move || {
+            rt.probe("force_rcu_notify");
+            f()
+        });
+        self.notifiers.lock().unwrap().push(((current::<rcu_core::StdPlatform>().id, n.id), r));
+    }
+
+    /// `rcu_remove_force_rcu_notifier()` of the calling thread's notifier `id`.
+    pub fn remove_notifier(&self, id: u64) {
+        let key = (current::<rcu_core::StdPlatform>().id, id);
+        let r = {
+            let mut ns = self.notifiers.lock().unwrap();
+            let i = ns.iter().position(|(k, _)| *k == key).expect("remove of a notifier the thread did not add");
+            ns.remove(i).1
+        };
+        self.rcu.remove_force_rcu_notifier(r);
+    }
+
+    /// Teardown (once): see [`cfront::NativeRcu::shutdown`].
+    pub fn shutdown(&self) {
+        if !self.stopped.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.rcu.shutdown();
+        }
+    }
+}

@@ -271,6 +271,7 @@ pub struct Rcu<P: Platform> {
 enum Imp<P: Platform> {
     Port { v: Arc<dyn RcuVersion<P>>, thread: Mutex<Option<QemuThread<P>>> },
     C(ctree::CImpl<P>),
+    Native(ctree::NativeImpl),
 }
 
 impl<P: Platform> fmt::Debug for Rcu<P> {
@@ -284,6 +285,12 @@ impl<P: Platform> Rcu<P> {
     /// `call_rcu` thread (joinable here), and register the calling thread.
     pub fn rcu_init(version: Version, rt: Arc<Runtime<P>>) -> Arc<Self> {
         if let Version::C(id) = version {
+            // On real threads a C tree runs compiled, not interpreted.
+            if P::NAME == "std" {
+                let any: Arc<dyn std::any::Any + Send + Sync> = rt;
+                let rt = any.downcast::<Runtime<rcu_core::StdPlatform>>().expect("the std platform");
+                return Arc::new(Rcu { version, imp: Imp::Native(ctree::NativeImpl::rcu_init(id, rt)) });
+            }
             return Arc::new(Rcu { version, imp: Imp::C(ctree::CImpl::rcu_init(id)) });
         }
         let v = version.build(rt);
@@ -300,7 +307,9 @@ impl<P: Platform> Rcu<P> {
     pub fn c(&self) -> &RcuCommon<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c(),
-            Imp::C(_) => panic!("Rcu::c(): {} is a C tree, which has no port state", self.version),
+            Imp::C(_) | Imp::Native(_) => {
+                panic!("Rcu::c(): {} is a C tree, which has no port state", self.version)
+            }
         }
     }
 
@@ -308,8 +317,13 @@ impl<P: Platform> Rcu<P> {
     pub fn port(&self) -> Option<&Arc<dyn RcuVersion<P>>> {
         match &self.imp {
             Imp::Port { v, .. } => Some(v),
-            Imp::C(_) => None,
+            Imp::C(_) | Imp::Native(_) => None,
         }
+    }
+
+    /// Whether this instance is a C tree compiled natively (std platform).
+    pub fn is_native(&self) -> bool {
+        matches!(self.imp, Imp::Native(_))
     }
 
     /// `rcu_read_lock()`.
@@ -317,6 +331,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_read_lock(),
             Imp::C(c) => c.rcu.rcu_read_lock(),
+            Imp::Native(n) => n.rcu.rcu_read_lock(),
         }
     }
 
@@ -325,6 +340,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_read_unlock(),
             Imp::C(c) => c.rcu.rcu_read_unlock(),
+            Imp::Native(n) => n.rcu.rcu_read_unlock(),
         }
     }
 
@@ -333,6 +349,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_register_thread(),
             Imp::C(c) => c.rcu.rcu_register_thread(),
+            Imp::Native(n) => n.rcu.rcu_register_thread(),
         }
     }
 
@@ -341,6 +358,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_unregister_thread(),
             Imp::C(c) => c.rcu.rcu_unregister_thread(),
+            Imp::Native(n) => n.rcu.rcu_unregister_thread(),
         }
     }
 
@@ -349,6 +367,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.synchronize_rcu(),
             Imp::C(c) => c.rcu.synchronize_rcu(),
+            Imp::Native(n) => n.rcu.synchronize_rcu(),
         }
     }
 
@@ -357,7 +376,7 @@ impl<P: Platform> Rcu<P> {
     pub fn alloc_head(&self, name: &str) -> HeadRef {
         match &self.imp {
             Imp::Port { v, .. } => v.c().alloc_head(name),
-            Imp::C(_) => 0,
+            Imp::C(_) | Imp::Native(_) => 0,
         }
     }
 
@@ -365,7 +384,7 @@ impl<P: Platform> Rcu<P> {
     pub fn heads_free(&self) -> usize {
         match &self.imp {
             Imp::Port { v, .. } => v.c().heads_free(),
-            Imp::C(_) => usize::MAX,
+            Imp::C(_) | Imp::Native(_) => usize::MAX,
         }
     }
 
@@ -374,6 +393,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.call_rcu1(node, Box::new(func)),
             Imp::C(c) => c.rcu.call_rcu1(func),
+            Imp::Native(n) => n.rcu.call_rcu1(func),
         }
     }
 
@@ -382,6 +402,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.drain_call_rcu(),
             Imp::C(c) => c.rcu.drain_call_rcu(),
+            Imp::Native(n) => n.rcu.drain_call_rcu(),
         }
     }
 
@@ -390,6 +411,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.force_rcu(),
             Imp::C(c) => c.rcu.force_rcu(),
+            Imp::Native(n) => n.rcu.force_rcu(),
         }
     }
 
@@ -398,6 +420,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_add_force_rcu_notifier(n),
             Imp::C(c) => c.add_notifier(n),
+            Imp::Native(c) => c.add_notifier(n),
         }
     }
 
@@ -406,6 +429,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_remove_force_rcu_notifier(id),
             Imp::C(c) => c.remove_notifier(id),
+            Imp::Native(c) => c.remove_notifier(id),
         }
     }
 
@@ -414,6 +438,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().me() as u64,
             Imp::C(c) => c.rcu.me(),
+            Imp::Native(n) => n.rcu.me(),
         }
     }
 
@@ -422,6 +447,16 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().registry_members().into_iter().map(|m| m as u64).collect(),
             Imp::C(c) => c.rcu.registry_members(),
+            Imp::Native(n) => n.rcu.registry_members(),
+        }
+    }
+
+    /// Harness view: `rcu_gp_ctr`, without ordering.
+    pub fn peek_gp_ctr(&self) -> u64 {
+        match &self.imp {
+            Imp::Port { v, .. } => v.c().rcu_gp_ctr.peek(),
+            Imp::C(c) => c.rcu.peek_gp_ctr(),
+            Imp::Native(n) => n.rcu.peek_gp_ctr(),
         }
     }
 
@@ -430,6 +465,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().get_ptr_rcu_reader().waiting.peek(),
             Imp::C(c) => c.rcu.peek_waiting(),
+            Imp::Native(n) => n.rcu.peek_waiting(),
         }
     }
 
@@ -438,6 +474,7 @@ impl<P: Platform> Rcu<P> {
         match &self.imp {
             Imp::Port { v, .. } => v.c().rcu_gp_event.peek_is_set(),
             Imp::C(c) => c.rcu.peek_gp_event_is_set(),
+            Imp::Native(n) => n.rcu.peek_gp_event_is_set(),
         }
     }
 
@@ -455,6 +492,7 @@ impl<P: Platform> Rcu<P> {
                 }
             }
             Imp::C(c) => c.shutdown(),
+            Imp::Native(n) => n.shutdown(),
         }
     }
 }

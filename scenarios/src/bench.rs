@@ -30,9 +30,20 @@
 //! and the cell reports how many runs needed it: such a latency is the
 //! watchdog's period, not the version's.
 //!
-//! Figures are of the Rust ports, not of QEMU's C: absolute read-side costs
-//! include the port's per-thread context lookup and barrier-site hooks; what
-//! compares is one version against another on the same machine.
+//! Figures of a port are the Rust port's: absolute read-side costs include
+//! the port's per-thread context lookup and barrier-site hooks; what compares
+//! is one version against another on the same machine.
+//!
+//! A C tree (`--c-tree DIR=LABEL`, version `c:LABEL`) is measured compiled
+//! natively (cfront::native: the tree's util/rcu.c, util/event.c and
+//! util/notify.c built by clang-14 -O2 as QEMU builds them on this host,
+//! real pthreads and futexes, real `qemu_event_timedwait()`): QEMU's own
+//! figures.  Its read-side pair is the tree's inline `rcu_read_lock()` /
+//! `rcu_read_unlock()` behind one call each into the shared object.  The
+//! native code has no probes, so the figures that count them (`forced`,
+//! `early`, slow unlocks, forced GP/s) are `n/a` for it (`probes: false` in
+//! the JSON); grace periods (from `rcu_gp_ctr`), notifier calls (counted as
+//! the notifier runs) and vCPU kicks are measured.
 #![allow(clippy::disallowed_types)]
 
 use std::fmt::Write as _;
@@ -241,6 +252,9 @@ pub struct ForcingCell {
     pub rounds: Vec<ForcingCounts>,
     /// Mean over the rounds, per 1000 calls.
     pub mean: ForcingCounts,
+    /// Whether `forced` and `forced_early` were counted (false for natively
+    /// compiled C, which has no probes: then they read 0 and mean nothing).
+    pub probes: bool,
     /// Set when a round did not finish.
     pub error: Option<String>,
 }
@@ -262,6 +276,9 @@ pub struct ReadSideCell {
     pub forced_gps_per_sec: f64,
     /// Drains completed per second during the forced batches.
     pub drains_per_sec: f64,
+    /// Whether the slow unlocks and forced GP/s were counted (false for
+    /// natively compiled C, which has no probes).
+    pub probes: bool,
     /// Set when the cell did not finish.
     pub error: Option<String>,
 }
@@ -452,7 +469,7 @@ fn latency_cell(v: Version, call: Call, sit: Situation, o: &Opts) -> LatencyCell
                 sleep_ms(o.settle_ms as f64);
             }
             if sit == Situation::MidPoll {
-                let h = rcu.c().alloc_head("earlier.rcu");
+                let h = rcu.alloc_head("earlier.rcu");
                 let d = earlier.clone();
                 rcu.call_rcu1(h, move || d.hit());
                 sleep_ms(o.poll_window_ms as f64 * (i as f64 + 0.5) / o.runs as f64);
@@ -531,10 +548,10 @@ fn forcing_round(v: Version, o: &Opts) -> Result<ForcingCounts, String> {
         let (f0, e0, n0) = (p0("forced_state"), p0("forced_early"), p0("force_rcu_notify"));
         let k0 = x.obs.get("vcpu_kicked_by_notifier");
         let t0 = ticks.load(Ordering::Relaxed);
-        let gp0 = rcu.c().rcu_gp_ctr.peek();
+        let gp0 = rcu.peek_gp_ctr();
         let ran = Done::<P>::new("bench callbacks");
         for _ in 0..o.calls {
-            let h = rcu.c().alloc_head("bench.rcu");
+            let h = rcu.alloc_head("bench.rcu");
             let d = ran.clone();
             rcu.call_rcu1(h, move || d.hit());
             std::thread::sleep(Duration::from_micros(o.call_gap_us));
@@ -542,7 +559,7 @@ fn forcing_round(v: Version, o: &Opts) -> Result<ForcingCounts, String> {
         ran.wait_for(o.calls as u32, "bench: every callback ran");
         let per = 1000.0 / o.calls as f64;
         let c = ForcingCounts {
-            grace_periods: (rcu.c().rcu_gp_ctr.peek().wrapping_sub(gp0) / models::common::RCU_GP_CTR) as f64 * per,
+            grace_periods: (rcu.peek_gp_ctr().wrapping_sub(gp0) / models::common::RCU_GP_CTR) as f64 * per,
             forced: (p0("forced_state") - f0) as f64 * per,
             forced_early: (p0("forced_early") - e0) as f64 * per,
             notifier_calls: (p0("force_rcu_notify") - n0) as f64 * per,
@@ -579,7 +596,7 @@ fn forcing_cell(v: Version, o: &Opts, tick: &mut dyn FnMut()) -> ForcingCell {
         vcpu_kicks: mean(|c| c.vcpu_kicks),
         tick_kicks: mean(|c| c.tick_kicks),
     };
-    ForcingCell { version: v, rounds, mean: m, error }
+    ForcingCell { version: v, rounds, mean: m, probes: !v.is_c(), error }
 }
 
 fn pairs(rcu: &Rcu<P>, n: usize) -> f64 {
@@ -613,7 +630,7 @@ fn read_side_cell(v: Version, o: &Opts) -> ReadSideCell {
                 loop {
                     match mode.load(Ordering::SeqCst) {
                         STOP => break,
-                        RUN if rcu.c().heads_free() > 64 => {
+                        RUN if rcu.heads_free() > 64 => {
                             rcu.drain_call_rcu();
                             drains.fetch_add(1, Ordering::Relaxed);
                         }
@@ -666,6 +683,7 @@ fn read_side_cell(v: Version, o: &Opts) -> ReadSideCell {
             slow_unlocks_per_million: slow,
             forced_gps_per_sec: fps,
             drains_per_sec: dps,
+            probes: !v.is_c(),
             error: None,
         },
         Err(e) => ReadSideCell {
@@ -675,6 +693,7 @@ fn read_side_cell(v: Version, o: &Opts) -> ReadSideCell {
             slow_unlocks_per_million: 0.0,
             forced_gps_per_sec: 0.0,
             drains_per_sec: 0.0,
+            probes: !v.is_c(),
             error: Some(e),
         },
     }
@@ -804,23 +823,25 @@ pub fn render(r: &Report) -> String {
     for c in &r.forcing {
         let m = &c.mean;
         let per: Vec<String> = c.rounds.iter().map(|x| format!("{:.0}", x.forced)).collect();
+        let per = if c.probes { per.join(", ") } else { "n/a (native C: no probes)".into() };
         let err = c.error.as_deref().map(|e| format!("  FAILED: {e}")).unwrap_or_default();
+        let probed = |x: f64| if c.probes { format!("{x:.1}") } else { "n/a".into() };
         let _ = writeln!(
             s,
-            "{:<18} {:>8.1} {:>8.1} {:>8.1} {:>10.1} {:>10.1} {:>10.1}  {}{err}",
+            "{:<18} {:>8.1} {:>8} {:>8} {:>10.1} {:>10.1} {:>10.1}  {}{err}",
             c.version.name(),
             m.grace_periods,
-            m.forced,
-            m.forced_early,
+            probed(m.forced),
+            probed(m.forced_early),
             m.notifier_calls,
             m.vcpu_kicks,
             m.tick_kicks,
-            per.join(", ")
+            per
         );
     }
     let _ = writeln!(
         s,
-        "\nREAD SIDE, ns per rcu_read_lock()+rcu_read_unlock() pair (p50 [min-max] of {} batches of {}; the Rust port's cost, compare versions only)",
+        "\nREAD SIDE, ns per rcu_read_lock()+rcu_read_unlock() pair (p50 [min-max] of {} batches of {}; a port's is the Rust port's cost, compare versions only; c:LABEL's is the compiled C's, one call into it per lock and per unlock)",
         o.read_batches, o.read_pairs
     );
     let _ = writeln!(
@@ -834,14 +855,15 @@ pub fn render(r: &Report) -> String {
             continue;
         }
         let f = |x: &Summary| format!("{:.1} [{:.1}-{:.1}]", x.p50, x.min, x.max);
+        let probed = |x: f64, d: usize| if c.probes { format!("{x:.d$}") } else { "n/a".into() };
         let _ = writeln!(
             s,
-            "{:<18} {:>22} {:>26} {:>14.1} {:>12.0} {:>10.0}",
+            "{:<18} {:>22} {:>26} {:>14} {:>12} {:>10.0}",
             c.version.name(),
             f(&c.normal_ns),
             f(&c.forced_ns),
-            c.slow_unlocks_per_million,
-            c.forced_gps_per_sec,
+            probed(c.slow_unlocks_per_million, 1),
+            probed(c.forced_gps_per_sec, 0),
             c.drains_per_sec
         );
     }
@@ -858,7 +880,7 @@ pub fn write_outputs(r: &Report, dir: &Path) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("cannot write `{}`: {e}", json.display()))?;
     out.push(json);
     for &v in &r.options.versions {
-        let p = dir.join(format!("latency-cdf-{}.svg", v.name()));
+        let p = dir.join(format!("latency-cdf-{}.svg", v.name().replace(':', "-")));
         plot_cdf(r, v, &p).map_err(|e| format!("cannot draw `{}`: {e}", p.display()))?;
         out.push(p);
     }
@@ -961,7 +983,8 @@ fn plot_forcing(r: &Report, path: &Path) -> PlotResult {
     for (k, (label, f, color)) in series.into_iter().enumerate() {
         let w = 0.8 / 3.0;
         chart
-            .draw_series(r.forcing.iter().enumerate().map(|(i, c)| {
+            // Natively compiled C has no probe for the forced state: no bar.
+            .draw_series(r.forcing.iter().enumerate().filter(move |(_, c)| k != 1 || c.probes).map(|(i, c)| {
                 let x0 = i as f64 + 0.1 + k as f64 * w;
                 Rectangle::new([(x0, 0.0), (x0 + w * 0.9, f(&c.mean))], color.filled())
             }))?

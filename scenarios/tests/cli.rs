@@ -533,6 +533,53 @@ fn torture_smoke_run() {
     assert_eq!(t["callbacks_queued"], t["callbacks_run"], "{t}");
 }
 
+/// A C tree tortured natively (compiled to a shared object, real pthreads
+/// and futexes): the project's mini tree holds, and its MINI_BUG build
+/// (synchronize_rcu() returns without waiting) is caught as QEMU's
+/// rcutorture would catch it: a reader sees an entry two grace periods old.
+#[test]
+fn torture_runs_a_c_tree_natively_and_catches_the_bug() {
+    let (mini, bug) = (format!("{}=mini", ctree("mini")), format!("{}=minibug", ctree("mini-bug")));
+    let args =
+        ["torture", "--c-tree", &mini, "--c-tree", &bug, "--version", "c:mini,c:minibug", "--seconds", "0.5", "--json"];
+    let r = rcu_check(&args).expect(1);
+    let j = r.json();
+    let runs = j["torture"].as_array().expect("torture array");
+    let get = |v: &str| runs.iter().find(|t| t["version"] == v).unwrap_or_else(|| panic!("no {v}: {j}"));
+    let (ok, bad) = (get("c:mini"), get("c:minibug"));
+    assert_eq!(ok["native"], true, "{ok}");
+    assert_eq!(ok["verdict"], "holds", "{ok}");
+    assert!(ok["reads"].as_u64().is_some_and(|n| n > 0) && ok["updates"].as_u64().is_some_and(|n| n > 0), "{ok}");
+    assert_eq!(ok["callbacks_queued"], ok["callbacks_run"], "{ok}");
+    assert_eq!(bad["verdict"], "violated", "the positive control: {bad}");
+    assert_eq!(bad["kind"], "use-after-free", "{bad}");
+    assert_eq!(bad["must_hold"], true, "{bad}");
+}
+
+/// The bench on a natively compiled C tree: every latency cell measured,
+/// grace periods counted from the tree's rcu_gp_ctr, and the probe-only
+/// figures marked as not measured (`probes: false`, `n/a` in the table).
+#[test]
+fn bench_measures_a_c_tree_natively() {
+    let dir = std::env::temp_dir().join(format!("rcu-bench-native-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mini = format!("{}=mini", ctree("mini"));
+    let tiny = ["--version", "c:mini", "--runs", "2", "--rounds", "1", "--calls", "20", "--read-pairs", "1000"];
+    let r =
+        rcu_check(&[&["bench", "--c-tree", &mini][..], &tiny, &["--out", dir.to_str().unwrap()]].concat()).expect(0);
+    assert!(r.stdout.contains("n/a (native C: no probes)"), "{}", r.stdout);
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).unwrap()).unwrap();
+    let lat = j["latency"].as_array().expect("latency array");
+    assert_eq!(lat.len(), 2 * 3, "{j}");
+    assert!(lat.iter().all(|c| c["error"].is_null() && c["samples_ms"].as_array().unwrap().len() == 2), "{j}");
+    let f = &j["forcing"][0];
+    assert_eq!(f["probes"], false, "{f}");
+    assert!(f["mean"]["grace_periods"].as_f64().is_some_and(|g| g > 0.0), "rcu_gp_ctr read: {f}");
+    assert_eq!(j["read_side"][0]["probes"], false);
+    assert!(dir.join("latency-cdf-c-mini.svg").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- help
 
 #[test]

@@ -30,6 +30,8 @@
 //!   when executed.
 //!
 //! * **A QEMU tree as a version**: [`qemu`] ([`CTree::load`], [`CRcu`]).
+//! * **The same tree compiled natively** (real threads, real futexes, no
+//!   interpreter): [`native`] ([`CTree::native`], [`NativeRcu`]).
 //!
 //! Modelling choices that are not errors (each is exact for C compiled by
 //! clang, or a documented over-approximation):
@@ -53,12 +55,14 @@
 
 pub mod compile;
 pub mod exec;
+pub mod native;
 pub mod program;
 pub mod qemu;
 pub mod text;
 
 pub use compile::{compile, compile_and_link, find_clang, find_clang_in, CLANG_MISSING};
 pub use exec::{run, run_with, Event, FuncId, Instance, Options, Outcome, View, Watch};
+pub use native::{NativeLib, NativeRcu};
 pub use program::{AtomicOp, CSite, Program};
 pub use qemu::{CRcu, CTree};
 pub use text::TextOrdering;

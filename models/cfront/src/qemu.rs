@@ -47,6 +47,9 @@ pub struct CTree {
     pub timed_waits: bool,
     f: Funcs,
     probes: Arc<Probes>,
+    /// The flags for a native build (the interpreter's minus TSan's).
+    native_flags: Vec<String>,
+    native: std::sync::OnceLock<Result<Arc<crate::native::NativeLib>, Error>>,
 }
 
 /// Where the scenarios' windows are in this tree's C: the same diagnostic
@@ -335,6 +338,7 @@ impl CTree {
         }
         flags.extend(glib_cflags()?);
         flags.extend(extra.iter().map(|s| s.to_string()));
+        let native_flags: Vec<String> = flags.iter().filter(|f| *f != "-DQEMU_SANITIZE_THREAD").cloned().collect();
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let out = std::env::temp_dir().join(format!(
             "cfront-ctree-{}-{}",
@@ -349,10 +353,16 @@ impl CTree {
         let prog = linked?;
         let label = dir.canonicalize().unwrap_or(dir.to_path_buf());
         let label = label.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "tree".into());
-        Self::check(dir, label, prog)
+        Self::check(dir, label, prog, native_flags)
     }
 
-    fn check(dir: &Path, label: String, prog: Arc<Program>) -> Result<CTree, Error> {
+    /// The tree compiled natively (built on first use, once per process):
+    /// see [`crate::native`].
+    pub fn native(&self) -> Result<Arc<crate::native::NativeLib>, Error> {
+        self.native.get_or_init(|| crate::native::NativeLib::build(&self.dir, &self.native_flags).map(Arc::new)).clone()
+    }
+
+    fn check(dir: &Path, label: String, prog: Arc<Program>, native_flags: Vec<String>) -> Result<CTree, Error> {
         let d = dir.display();
         if let Some(u) = prog.unsupported().first() {
             return Err(Error::new(format!("{d}: the program has a construct cfront does not support: {u}")));
@@ -402,6 +412,8 @@ impl CTree {
             probes: Arc::new(Probes::find(dir, &prog)),
             prog,
             f,
+            native_flags,
+            native: Default::default(),
         })
     }
 }
@@ -508,6 +520,11 @@ impl<P: Platform> CRcu<P> {
     /// Harness view: the calling thread's `rcu_reader` (its address).
     pub fn me(&self) -> u64 {
         READER_TLS.iter().find_map(|n| self.inst.tls(n)).expect("checked by CTree::load")
+    }
+
+    /// Harness view: `rcu_gp_ctr`, as last written.
+    pub fn peek_gp_ctr(&self) -> u64 {
+        self.inst.peek(self.probes.rcu_gp_ctr, 8).unwrap_or(0)
     }
 
     /// Harness view: the calling thread's `rcu_reader.waiting`, as last written.

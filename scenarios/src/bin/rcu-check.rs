@@ -131,6 +131,10 @@ enum Cmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// A QEMU tree to torture as C, compiled natively (real pthreads and futexes):
+        /// `DIR[=LABEL]` adds version `c:LABEL` (repeatable; see README).
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
     /// Review a patch: apply it to a copy of a QEMU tree, run the matrix on the base and
     /// the patched C side by side, list the barriers it adds, removes or moves (each with its
@@ -182,6 +186,10 @@ enum Cmd {
         /// Print the JSON report on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// A QEMU tree to measure as C, compiled natively (real pthreads and futexes):
+        /// `DIR[=LABEL]` adds version `c:LABEL` (repeatable; see README).
+        #[arg(long = "c-tree", value_name = "DIR[=LABEL]")]
+        c_trees: Vec<String>,
     },
     /// Re-execute one recorded schedule and print its trace.
     Replay {
@@ -536,44 +544,66 @@ fn run(cli: Cli) -> ExitCode {
         Some(Cmd::Review { base, patches, scenarios, jobs, no_mutants }) => {
             cmd_review(&base, &patches, scenarios, jobs, no_mutants)
         }
-        Some(Cmd::Bench { versions, runs, calls, rounds, watchdog_ms, read_pairs, out, json }) => {
+        Some(Cmd::Bench { versions, runs, calls, rounds, watchdog_ms, read_pairs, out, json, .. }) => {
             let d = scenarios::bench::Opts::default();
-            let o = scenarios::bench::Opts {
-                versions: if versions.is_empty() { Version::ALL.to_vec() } else { versions },
-                runs,
-                calls,
-                rounds,
-                watchdog_ms,
-                read_pairs,
-                ..d
-            };
+            let versions = native_versions(versions);
+            if let Err(e) = build_native(&versions) {
+                return bad_input(&e);
+            }
+            let o = scenarios::bench::Opts { versions, runs, calls, rounds, watchdog_ms, read_pairs, ..d };
             cmd_bench(o, &out, json)
         }
-        Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json }) => {
+        Some(Cmd::Torture { versions, seconds, readers, fake_updaters, watchdog, json, .. }) => {
             let o = scenarios::rcutorture::Opts { readers, fake_updaters, seconds, watchdog_secs: watchdog };
+            let versions = native_versions(versions);
+            if let Err(e) = build_native(&versions) {
+                return bad_input(&e);
+            }
             cmd_torture(versions, o, json)
         }
     }
 }
 
+/// The versions of a real-threads command: those named, else every port
+/// and every `--c-tree` (which runs compiled natively).
+fn native_versions(named: Vec<Version>) -> Vec<Version> {
+    if named.is_empty() {
+        Version::ALL.iter().copied().chain(c_versions()).collect()
+    } else {
+        named
+    }
+}
+
+/// Compile each C tree among `versions` natively (once per process), so that
+/// a tree that does not build is one line of bad input, not a failed run.
+fn build_native(versions: &[Version]) -> Result<(), String> {
+    for v in versions {
+        if let Version::C(id) = v {
+            let t = models::ctree::tree(*id);
+            t.native().map_err(|e| format!("{v} ({}): does not build natively: {e}", t.dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn cmd_torture(versions: Vec<Version>, o: scenarios::rcutorture::Opts, json: bool) -> ExitCode {
     use scenarios::rcutorture;
-    let versions = if versions.is_empty() { Version::ALL.to_vec() } else { versions };
     let torture = catalog::find("torture_shuttle").expect("torture_shuttle is in the catalog");
     let mut ok = true;
     let mut cells = vec![];
+    let versions_c = versions.iter().any(|v| v.is_c());
     for v in versions {
         let r = rcutorture::run(v, &o);
         let failed = !matches!(r.outcome.verdict, Verdict::Holds);
         // Versions whose torture_shuttle cell is expected to fail may or may
         // not hit their bug on real threads: only the others gate the exit code.
-        let must_hold = (torture.expect)(v) == catalog::Expect::Holds;
+        let must_hold = (torture.expect)(v.port()) == catalog::Expect::Holds;
         if failed && must_hold {
             ok = false;
         }
         if json {
             cells.push(serde_json::json!({
-                "version": v.name(), "verdict": r.outcome.verdict.label(), "kind": r.outcome.verdict.kind(),
+                "version": v.name(), "native": v.is_c(), "verdict": r.outcome.verdict.label(), "kind": r.outcome.verdict.kind(),
                 "message": match &r.outcome.verdict { Verdict::Violated { message, .. } => serde_json::json!(message), _ => serde_json::Value::Null },
                 "must_hold": must_hold, "seconds": r.outcome.seconds, "options": &r.opts,
                 "reads": r.get("reads"), "updates": r.get("updates"), "fake_grace_periods": r.get("fake_grace_periods"),
@@ -593,6 +623,11 @@ fn cmd_torture(versions: Vec<Version>, o: scenarios::rcutorture::Opts, json: boo
             "\nreal threads, {} readers, {} fake updaters, {:.1} s per version: a pass is a smoke test, not evidence (see proofs.md)",
             o.readers, o.fake_updaters, o.seconds
         );
+        if versions_c {
+            println!(
+                "c:LABEL: the tree's util/rcu.c, util/event.c, util/notify.c compiled natively (clang-14 -O2, as QEMU builds on this host) on real pthreads and futexes"
+            );
+        }
     }
     if ok {
         ExitCode::SUCCESS
@@ -797,6 +832,12 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         o.scenarios.retain(|s| seen.insert(s.name));
     }
     o.checker = a.checker;
+    if a.checker == Some(Checker::Std) {
+        // On real threads a C tree runs compiled natively.
+        if let Err(e) = build_native(&o.versions) {
+            return bad_input(&e);
+        }
+    }
     o.preemptions = a.preemptions;
     o.iterations = a.iterations;
     o.budget_secs = a.budget;

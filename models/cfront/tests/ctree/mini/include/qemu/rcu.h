@@ -10,18 +10,25 @@ struct rcu_reader_data {
     struct {                        /* registry, under rcu_registry_lock; */
         struct rcu_reader_data *le_next;    /* laid out as QEMU's QLIST_ENTRY */
     } node;
+    unsigned depth;                 /* nesting, as QEMU's (only its thread) */
 };
 extern __thread struct rcu_reader_data rcu_reader;
 extern unsigned long rcu_gp_ctr;
 
 static inline void rcu_read_lock(void)
 {
+    if (rcu_reader.depth++ > 0) {
+        return;
+    }
     __atomic_store_n(&rcu_reader.ctr, __atomic_load_n(&rcu_gp_ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static inline void rcu_read_unlock(void)
 {
+    if (--rcu_reader.depth > 0) {
+        return;
+    }
     __atomic_store_n(&rcu_reader.ctr, 0, __ATOMIC_RELEASE);
 }
 
