@@ -58,8 +58,9 @@ pub fn cells(o: &MatrixOpts) -> Vec<CellSpec> {
     for s in &o.scenarios {
         let versions: Vec<Version> =
             if s.scope == Scope::Primitive { vec![Version::Master] } else { o.versions.clone() };
-        for ver in versions.into_iter().filter(|v| catalog::not_on(s, *v).is_none()) {
-            let mut spec = CellSpec::new(s, ver, o.checker.unwrap_or(s.checker));
+        let checker = o.checker.unwrap_or(s.checker);
+        for ver in versions.into_iter().filter(|v| catalog::not_on(s, *v, checker).is_none()) {
+            let mut spec = CellSpec::new(s, ver, checker);
             if ver.is_c() {
                 // Interpreted C: five times the port's budget (issue 11's cost limit).
                 spec.bounds.budget_secs *= C_BUDGET_FACTOR;
@@ -91,7 +92,7 @@ pub fn skipped(o: &MatrixOpts) -> Vec<(&'static str, Version, &'static str)> {
     let mut v = vec![];
     for s in o.scenarios.iter().filter(|s| s.scope == Scope::Versions) {
         for ver in &o.versions {
-            if let Some(why) = catalog::not_on(s, *ver) {
+            if let Some(why) = catalog::not_on(s, *ver, o.checker.unwrap_or(s.checker)) {
                 v.push((s.name, *ver, why));
             }
         }

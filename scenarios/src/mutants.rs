@@ -243,7 +243,7 @@ pub fn killers(v: Version, site: &Site) -> Vec<&'static Scenario> {
         .filter(|s| {
             s.checker == Checker::Loom
                 && (s.expect)(v.port()) == Expect::Holds
-                && catalog::not_on(s, v).is_none()
+                && catalog::not_on(s, v, s.checker).is_none()
                 && (s.scope == Scope::Versions || (primitive_site && s.scope == Scope::Primitive))
         })
         .collect()

@@ -580,6 +580,36 @@ fn bench_measures_a_c_tree_natively() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `matrix --checker std` runs a C tree compiled natively; a scenario whose
+/// verdict reads an interpreter probe is not run there, and says why.
+#[test]
+fn std_matrix_runs_a_c_tree_natively() {
+    let mini = format!("{}=mini", ctree("mini"));
+    let args = [
+        "matrix",
+        "--checker",
+        "std",
+        "--c-tree",
+        &mini,
+        "--version",
+        "c:mini",
+        "--scenario",
+        "drain_back_to_back,no_force_after_drain",
+        "--iterations",
+        "2",
+        "--json",
+    ];
+    let r = rcu_check(&args).expect(0);
+    let j = r.json();
+    let cells = j["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{j}");
+    assert_eq!(cells[0]["scenario"], "drain_back_to_back");
+    assert_eq!(cells[0]["verdict"], "holds", "{j}");
+    let not_run = &j["not_run"][0];
+    assert_eq!(not_run["scenario"], "no_force_after_drain", "{j}");
+    assert!(not_run["why"].as_str().unwrap().contains("natively compiled C"), "{j}");
+}
+
 // ---------------------------------------------------------------- help
 
 #[test]
@@ -919,7 +949,7 @@ fn c_tree_mutants_kill_the_mini_trees_reader_barriers() {
     // The mini tree's rcu_read_lock() fence and rcu_read_unlock() release
     // store, mutated in the compiled C: every mutant dies, and a bad C site is one line.
     let mini = format!("{}=mini", ctree("mini"));
-    let sites = "include/qemu/rcu.h:20,include/qemu/rcu.h:25";
+    let sites = "include/qemu/rcu.h:24,include/qemu/rcu.h:32";
     let r = rcu_check(&["mutants", "--c-tree", &mini, "--site", sites, "--json", "--jobs", "1"]).expect(0);
     let j = r.json();
     let ms = j["mutants"].as_array().unwrap();
@@ -934,5 +964,5 @@ fn c_tree_mutants_kill_the_mini_trees_reader_barriers() {
         &["include/qemu/rcu.h:1", "FILE:LINE"],
     );
     let gp = ["explain", "c:mini", "gp_sync_read", "--c-tree", &mini, "--mutate"];
-    assert_bad_input(&[&gp[..], &["include/qemu/rcu.h:20:split"]].concat(), &["split", "include/qemu/rcu.h:20"]);
+    assert_bad_input(&[&gp[..], &["include/qemu/rcu.h:24:split"]].concat(), &["split", "include/qemu/rcu.h:24"]);
 }

@@ -864,6 +864,13 @@ fn cmd_matrix(a: MatrixArgs) -> ExitCode {
         if let Some(c) = &differ {
             j["compare"] = matrix::compare_json(c);
         }
+        let skipped = matrix::skipped(&o);
+        if !skipped.is_empty() {
+            j["not_run"] = skipped
+                .iter()
+                .map(|(s, v, why)| serde_json::json!({"scenario": s, "version": v.name(), "why": why}))
+                .collect();
+        }
         println!("{}", serde_json::to_string_pretty(&j).unwrap());
     } else {
         let text = if a.wide { matrix::render_wide } else { matrix::render_text };
@@ -1166,10 +1173,10 @@ fn cmd_explain(
         let valid = mutants::mutable_site_ids_of(&[version]);
         return bad_input(&format!("site {id} is not in version {version} (its mutable sites: {})", valid.join(", ")));
     }
-    if let Some(why) = catalog::not_on(scenario, version) {
+    let checker = checker.unwrap_or(scenario.checker);
+    if let Some(why) = catalog::not_on(scenario, version, checker) {
         return bad_input(&format!("{} cannot run on {version}: {why}", scenario.name));
     }
-    let checker = checker.unwrap_or(scenario.checker);
     let mut base = CellSpec::new(scenario, version, checker);
     base.profile = profile;
     if let Some(b) = budget {
