@@ -46,4 +46,8 @@ for r in rows:
 print(f'{len(rows)} compared, {sum(not r["same"] for r in rows)} differ')
 PY
 done
+# The same trees compiled natively, on real threads: QEMU's rcutorture invariants.
+echo "== native torture"
+./target/release/rcu-check torture --version c:master,c:v3 \
+  --c-tree "$TREES/master=master" --c-tree "$TREES/v3=v3" --seconds 10 --readers 8 || status=1
 exit $status
