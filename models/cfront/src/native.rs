@@ -170,7 +170,7 @@ extern "C" fn callback_tramp(ctx: *mut c_void, id: c_long) {
     let ctx = unsafe { &*(ctx as *const Ctx) };
     let _ = catch_unwind(AssertUnwindSafe(|| {
         (ctx.on_entry)();
-        let f = ctx.callbacks.lock().unwrap().remove(&(id as i64));
+        let f = ctx.callbacks.lock().unwrap().remove(&{ id });
         match f {
             Some(f) => f(),
             None => panic!("cfront native: callback {id} run twice or never registered"),
@@ -184,7 +184,7 @@ extern "C" fn notify_tramp(ctx: *mut c_void, id: c_long) {
     ctx.notify_calls.fetch_add(1, Ordering::Relaxed);
     let _ = catch_unwind(AssertUnwindSafe(|| {
         (ctx.on_entry)();
-        let f = ctx.notifiers.lock().unwrap().get(&(id as i64)).cloned();
+        let f = ctx.notifiers.lock().unwrap().get(&{ id }).cloned();
         if let Some(f) = f {
             f()
         }

@@ -293,7 +293,7 @@ pub fn not_on(s: &Scenario, v: Version, checker: crate::harness::Checker) -> Opt
     if !v.is_c() {
         return None;
     }
-    let native = (checker == crate::harness::Checker::Std).then_some(NOT_NATIVE).unwrap_or(&[]);
+    let native = if checker == crate::harness::Checker::Std { NOT_NATIVE } else { &[] };
     PORT_ONLY.iter().chain(native).find(|(n, _)| *n == s.name).map(|(_, why)| *why)
 }
 
