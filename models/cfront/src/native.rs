@@ -19,6 +19,10 @@
 //! call_rcu thread is detached and is never stopped (QEMU never stops it):
 //! an instance's thread stays parked in its idle wait after the run.
 //!
+//! Each copy is written to the temporary directory and removed once loaded;
+//! set `CFRONT_NATIVE_KEEP=1` to keep them (a debugger needs the file to read
+//! the tree's debug information, e.g. `gdb --args rcu-check torture --c-tree …`).
+//!
 //! There is no interpreter here, so nothing is explored or mutated and no
 //! probe counts a window: a native run is a stress test of the compiled C
 //! under the OS scheduler, like `rcu-check torture` on a port.
@@ -48,8 +52,9 @@ static COPIES: AtomicU64 = AtomicU64::new(0);
 /// A tree compiled to a shared object.
 #[derive(Debug)]
 pub struct NativeLib {
-    /// The shared object (each instance loads a copy).
-    pub so: PathBuf,
+    /// The shared object's bytes (each instance loads a copy written to the
+    /// temporary directory; the build directory is removed once built).
+    so: Vec<u8>,
     /// The compiler flags it was built with.
     pub cflags: Vec<String>,
     /// Symbol-table values of [`DATA`] (statics included).
@@ -147,7 +152,9 @@ impl NativeLib {
         if !data.contains_key("cfront_native_ctx") {
             return Err(Error::new(format!("{}: the native object has no cfront_native_ctx", so.display())));
         }
-        Ok(NativeLib { so, cflags: cflags.to_vec(), data, dir: dir.to_path_buf() })
+        let bytes = std::fs::read(&so).map_err(|e| Error::new(format!("cannot read {}: {e}", so.display())))?;
+        let _ = std::fs::remove_dir_all(&out);
+        Ok(NativeLib { so: bytes, cflags: cflags.to_vec(), data, dir: dir.to_path_buf() })
     }
 }
 
@@ -296,8 +303,12 @@ impl NativeRcu {
     /// grace period would read (the checkers' scenarios may end a thread
     /// registered, since their runs end with it).
     pub fn rcu_init(lib: &NativeLib, on_entry: impl Fn() + Send + Sync + 'static) -> Result<Arc<NativeRcu>, Error> {
-        let copy = lib.so.with_file_name(format!("libqemu-rcu-{}.so", COPIES.fetch_add(1, Ordering::Relaxed)));
-        std::fs::copy(&lib.so, &copy).map_err(|e| Error::new(format!("cannot copy {}: {e}", lib.so.display())))?;
+        let copy = std::env::temp_dir().join(format!(
+            "cfront-native-{}-{}.so",
+            std::process::id(),
+            COPIES.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&copy, &lib.so).map_err(|e| Error::new(format!("cannot write {}: {e}", copy.display())))?;
         let path = CString::new(copy.as_os_str().as_encoded_bytes()).expect("no NUL in a temp path");
         // SAFETY: loading a shared object we built; its constructors are the
         // tree's rcu_init() and the environment's.
