@@ -92,13 +92,19 @@ impl NativeLib {
     /// environment and the native intrinsics into one shared object (`cflags`:
     /// the tree's include path and defines).  Errors are one line.
     pub fn build(dir: &Path, cflags: &[String]) -> Result<NativeLib, Error> {
-        let clang = find_clang()?;
         let out = std::env::temp_dir().join(format!(
             "cfront-native-{}-{}",
             std::process::id(),
             BUILDS.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&out).map_err(|e| Error::new(format!("cannot create {}: {e}", out.display())))?;
+        let r = Self::build_in(dir, cflags, &out);
+        let _ = std::fs::remove_dir_all(&out);
+        r
+    }
+
+    fn build_in(dir: &Path, cflags: &[String], out: &Path) -> Result<NativeLib, Error> {
+        let clang = find_clang()?;
+        std::fs::create_dir_all(out).map_err(|e| Error::new(format!("cannot create {}: {e}", out.display())))?;
         let env = crate::qemu::env_dir();
         let mut srcs: Vec<PathBuf> =
             ["rcu", "event", "notify"].iter().map(|f| dir.join(format!("util/{f}.c"))).collect();
@@ -153,7 +159,6 @@ impl NativeLib {
             return Err(Error::new(format!("{}: the native object has no cfront_native_ctx", so.display())));
         }
         let bytes = std::fs::read(&so).map_err(|e| Error::new(format!("cannot read {}: {e}", so.display())))?;
-        let _ = std::fs::remove_dir_all(&out);
         Ok(NativeLib { so: bytes, cflags: cflags.to_vec(), data, dir: dir.to_path_buf() })
     }
 }
