@@ -212,6 +212,7 @@ pub struct Runtime<P: Platform> {
     pub(crate) timer: Timer<P>,
     /// A word every `fence(SeqCst)` updates first, under loom only: see
     /// [`crate::platform::loom_backend`] ("fences are not events").
+    #[cfg_attr(not(feature = "loom"), allow(dead_code))]
     pub(crate) sc_fence_order: P::AtomicU32,
 }
 
