@@ -556,6 +556,31 @@ fn torture_runs_a_c_tree_natively_and_catches_the_bug() {
     assert_eq!(bad["must_hold"], true, "{bad}");
 }
 
+/// The stall watchdog on natively compiled C: a copy of the mini tree whose
+/// wait_for_readers() never returns is reported as a stall, not a hang.
+#[test]
+fn torture_watchdog_catches_a_native_stall() {
+    let dir = std::env::temp_dir().join(format!("rcu-check-mini-stall-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = std::process::Command::new("cp").arg("-r").arg(ctree("mini")).arg(&dir).status().unwrap();
+    assert!(st.success());
+    let rcu = dir.join("util/rcu.c");
+    let src = std::fs::read_to_string(&rcu).unwrap();
+    let stalled = src.replace(
+        "static void wait_for_readers(void)\n{",
+        "static void wait_for_readers(void)\n{\n    for (;;) {\n        sched_yield();\n    }",
+    );
+    assert_ne!(src, stalled, "the mini tree's wait_for_readers() moved");
+    std::fs::write(&rcu, stalled).unwrap();
+    let tree = format!("{}=stall", dir.display());
+    let args = ["torture", "--c-tree", &tree, "--version", "c:stall", "--seconds", "0.3", "--watchdog", "2", "--json"];
+    let r = rcu_check(&args).expect(1);
+    let t = &r.json()["torture"][0];
+    assert_eq!(t["kind"], "stall", "{t}");
+    assert!(t["message"].as_str().unwrap().contains("watchdog"), "{t}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The bench on a natively compiled C tree: every latency cell measured,
 /// grace periods counted from the tree's rcu_gp_ctr, and the probe-only
 /// figures marked as not measured (`probes: false`, `n/a` in the table).
