@@ -140,9 +140,14 @@ enum Cmd {
         /// The QEMU tree the patch applies to.
         #[arg(long, value_name = "DIR")]
         base: std::path::PathBuf,
-        /// The patch: an mbox from the list or `git format-patch` files, in order (repeatable).
+        /// The patch: an mbox from the list (a reply with a diff inside will do) or `git
+        /// format-patch` files, in order (repeatable).
         #[arg(long = "patch", value_name = "FILE", required = true)]
         patches: Vec<std::path::PathBuf>,
+        /// Applied to the base first, in order (repeatable): the earlier patches of a series, or the
+        /// patch a posted diff is on top of.  The base column is the base with these applied.
+        #[arg(long = "base-patch", value_name = "FILE")]
+        base_patches: Vec<std::path::PathBuf>,
         /// Scenarios (repeat or comma-separate; default: all that run on C).
         #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario, value_delimiter = ',')]
         scenarios: Vec<&'static Scenario>,
@@ -533,8 +538,8 @@ fn run(cli: Cli) -> ExitCode {
             cmd_explain(version, scenario, checker, preemptions, mutate, budget, profile)
         }
         Some(Cmd::Replay { token, .. }) => cmd_replay(&token),
-        Some(Cmd::Review { base, patches, scenarios, jobs, no_mutants }) => {
-            cmd_review(&base, &patches, scenarios, jobs, no_mutants)
+        Some(Cmd::Review { base, patches, base_patches, scenarios, jobs, no_mutants }) => {
+            cmd_review(&base, &base_patches, &patches, scenarios, jobs, no_mutants)
         }
         Some(Cmd::Bench { versions, runs, calls, rounds, watchdog_ms, read_pairs, out, json }) => {
             let d = scenarios::bench::Opts::default();
@@ -1196,6 +1201,7 @@ fn c_tree_args(v: Version) -> String {
 
 fn cmd_review(
     base: &std::path::Path,
+    base_patches: &[std::path::PathBuf],
     patches: &[std::path::PathBuf],
     scenarios: Vec<&'static Scenario>,
     jobs: Option<usize>,
@@ -1203,24 +1209,24 @@ fn cmd_review(
 ) -> ExitCode {
     use scenarios::review;
     let started = Instant::now();
-    let (dir, outside) = match review::apply(base, patches) {
+    let review::Applied { base: base_dir, patched: dir, outside } = match review::apply(base, base_patches, patches) {
         Ok(x) => x,
         Err(e) => return bad_input(&e),
     };
     let load = |spec: String, what: &str| models::ctree::load(&spec).map_err(|e| format!("the {what} tree: {e}"));
-    let (b, p) =
-        match (load(format!("{}=base", base.display()), "base"), load(format!("{}=patched", dir.display()), "patched"))
-        {
-            (Ok(b), Ok(p)) => (b, p),
-            (Err(e), _) | (_, Err(e)) => return bad_input(&e),
-        };
-    println!("base     {} (expected results: {})", base.display(), b.port());
-    println!(
-        "patched  {} + {} (expected results: {})",
-        base.display(),
-        patches.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
-        p.port()
-    );
+    let (b, p) = match (
+        load(format!("{}=base", base_dir.display()), "base"),
+        load(format!("{}=patched", dir.display()), "patched"),
+    ) {
+        (Ok(b), Ok(p)) => (b, p),
+        (Err(e), _) | (_, Err(e)) => return bad_input(&e),
+    };
+    let names = |ps: &[std::path::PathBuf]| ps.iter().map(|p| format!(" + {}", p.display())).collect::<String>();
+    println!("base     {}{} (expected results: {})", base.display(), names(base_patches), b.port());
+    println!("patched  {}{}{} (expected results: {})", base.display(), names(base_patches), names(patches), p.port());
+    if !base_patches.is_empty() {
+        println!("         (base as checked: {}; patched: {})", base_dir.display(), dir.display());
+    }
     if !outside.is_empty() {
         println!("not compiled (outside util/, include/, linux-headers/): {}", outside.join(", "));
     }
