@@ -99,7 +99,10 @@ fn apply_all(dir: &Path, flag: &str, patches: &[PathBuf], onto: &str, outside: &
     for p in patches {
         let abs = p.canonicalize().unwrap_or(p.clone());
         let mut cmd = Command::new("git");
-        cmd.current_dir(dir).args(["apply", "--recount"]);
+        // The scratch copy is no repository: keep git from finding one around it
+        // (inside a work tree, git apply takes paths from the top of that tree).
+        let ceiling = dir.parent().unwrap_or(dir);
+        cmd.current_dir(dir).env("GIT_CEILING_DIRECTORIES", ceiling).args(["apply", "--recount"]);
         for inc in COMPILED {
             cmd.arg(format!("--include={inc}"));
         }
@@ -120,7 +123,12 @@ fn apply_all(dir: &Path, flag: &str, patches: &[PathBuf], onto: &str, outside: &
                 .trim_start_matches("error: ");
             return Err(format!("{flag} {} does not apply to {onto}: {why}", p.display()));
         }
-        let stat = Command::new("git").current_dir(dir).args(["apply", "--numstat"]).arg(&abs).output();
+        let stat = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CEILING_DIRECTORIES", ceiling)
+            .args(["apply", "--numstat"])
+            .arg(&abs)
+            .output();
         if let Ok(o) = stat {
             for l in String::from_utf8_lossy(&o.stdout).lines() {
                 let f = l.split('\t').nth(2).unwrap_or("").to_string();
