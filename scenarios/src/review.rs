@@ -19,7 +19,7 @@ use std::process::Command;
 use models::Version;
 use rcu_core::site::Site;
 
-use crate::cell::CellResult;
+use crate::cell::{CellResult, CellSpec};
 
 /// What `git apply` is given of each patch: the directories cfront compiles.
 pub const COMPILED: [&str; 3] = ["util/*", "include/*", "linux-headers/*"];
@@ -189,6 +189,47 @@ pub fn site_diff(base: Version, patched: Version) -> SiteDiff {
     }
     d.added = p.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(_, s)| *s).collect();
     d
+}
+
+/// Give each base cell its scenario's patched cell's bounds, so that the two
+/// columns of a row differ only in the C (a scenario's per-version bound
+/// override follows the port a tree is checked against, and the base and
+/// patched trees may have different ports, e.g. a patch that adds
+/// `force_rcu()`).  Returns the scenarios whose loom bound is not the
+/// scenario's default, with that bound.
+pub fn same_bounds(cells: &mut [CellSpec], patched: Version) -> Vec<(&'static str, usize)> {
+    let of_patched: Vec<(&'static str, crate::harness::Bounds)> =
+        cells.iter().filter(|c| c.version == patched).map(|c| (c.scenario.name, c.bounds.clone())).collect();
+    let mut other = vec![];
+    for c in cells.iter_mut() {
+        if let Some((_, b)) = of_patched.iter().find(|(n, _)| *n == c.scenario.name) {
+            c.bounds = b.clone();
+        }
+    }
+    for (name, b) in &of_patched {
+        let s = crate::catalog::find(name).expect("a catalog scenario");
+        if s.checker == crate::harness::Checker::Loom && b.preemption_bound != s.preemption_bound {
+            other.push((*name, b.preemption_bound));
+        }
+    }
+    other
+}
+
+/// The scenarios that can kill a mutant of `site` in the patched tree: the
+/// port's killers ([`crate::mutants::killers`]) that held on the unmutated
+/// patched tree in this review, or that the review did not run (a
+/// primitive's scenarios).  A scenario the patch already fails cannot judge
+/// its barriers.
+pub fn killers(results: &[CellResult], patched: Version, site: &Site) -> Vec<&'static crate::catalog::Scenario> {
+    crate::mutants::killers(patched, site)
+        .into_iter()
+        .filter(|s| {
+            results
+                .iter()
+                .find(|r| r.spec.version == patched && r.spec.scenario.name == s.name)
+                .is_none_or(|r| matches!(r.outcome.verdict, crate::harness::Verdict::Holds))
+        })
+        .collect()
 }
 
 /// The cells of one scenario on base and patched.

@@ -896,12 +896,18 @@ fn review_base_patch_builds_the_base_and_a_reply_mail_applies() {
         &sem,
         "--patch",
         &no_wait,
+        "--port",
+        "unify",
         "--scenario",
         "gp_call_rcu_read",
         "--jobs",
         "1",
     ]);
     assert_eq!(r.code, 1, "{}", r.describe());
+    // --port names the patched tree's port: its expected results and its label.
+    assert!(r.stdout.lines().nth(1).is_some_and(|l| l.ends_with("(expected results: unify)")), "{}", r.describe());
+    let replay = r.stdout.lines().find(|l| l.starts_with("replay: ")).unwrap_or_else(|| panic!("{}", r.describe()));
+    assert!(replay.contains("/patched=unify "), "{replay}");
     let row =
         r.stdout.lines().find(|l| l.starts_with("gp_call_rcu_read")).unwrap_or_else(|| panic!("{}", r.describe()));
     assert!(row.contains("holds") && row.ends_with("NEW VIOLATION"), "{row}");
@@ -961,6 +967,11 @@ fn review_bad_input() {
         &["review", "--base", &mini, "--base-patch", &prose, "--patch", &no_wait],
         &["--base-patch", "does not apply", "No valid patches"],
     );
+    assert_bad_input(
+        &["review", "--base", &mini, "--patch", &no_wait, "--port", "nope"],
+        &["`nope` is not a port", "semaphore-draft"],
+    );
+    assert_bad_input(&["review", "--base", &mini, "--patch", &no_wait, "--port", "c:x"], &["`c:x` is not a port"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
