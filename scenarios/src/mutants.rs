@@ -251,6 +251,20 @@ pub fn killers(v: Version, site: &Site) -> Vec<&'static Scenario> {
 
 /// Run one mutant.
 pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justification], opts: &Opts) -> MutantResult {
+    run_mutant_with(v, site, m, js, opts, killers(v, site))
+}
+
+/// [`run_mutant`] with these killer scenarios instead of [`killers`] (e.g.
+/// `rcu-check review`: only the scenarios the unmutated tree was measured to
+/// hold, whatever its port expects).
+pub fn run_mutant_with(
+    v: Version,
+    site: &'static Site,
+    m: Mutation,
+    js: &[Justification],
+    opts: &Opts,
+    killers: Vec<&'static Scenario>,
+) -> MutantResult {
     let start = std::time::Instant::now();
     let mut tried = vec![];
     let mut status = Status::Survived;
@@ -269,7 +283,8 @@ pub fn run_mutant(v: Version, site: &'static Site, m: Mutation, js: &[Justificat
             .filter(|(sc, _, _)| (sc.expect)(v.port()) == Expect::Holds)
             .collect()
     };
-    let plan = killers(v, site).into_iter().map(|s| (s, opts.preemptions.or(site_bound), false)).chain(deep);
+    let deep: Vec<_> = deep.into_iter().filter(|(sc, _, _)| killers.iter().any(|k| k.name == sc.name)).collect();
+    let plan = killers.into_iter().map(|s| (s, opts.preemptions.or(site_bound), false)).chain(deep);
     for (s, pb, is_deep) in plan {
         let mut spec = CellSpec::new(s, v, Checker::Loom);
         spec.mutations = MutationSet::one(site.id, m);

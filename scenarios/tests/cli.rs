@@ -909,6 +909,114 @@ fn review_marks_the_new_violation_and_prints_its_c_trace() {
     assert!(r.stdout.contains("1 new violation(s)"), "{}", r.describe());
 }
 
+/// A reply on the list with a diff inside, as Peter Xu posted his semaphore
+/// drafts: prose, quoted text (with a quoted diff line), the diff between
+/// `===8<===` lines, more prose.  This diff restores the wait that
+/// mini-no-wait.patch removes, so it applies only on top of that patch.
+const REPLY_RESTORING_THE_WAIT: &str = "From: A Reviewer <reviewer@example.org>
+Subject: Re: [PATCH] mini: poll readers once
+Message-ID: <reply-1@example.org>
+
+On Mon, someone wrote:
+> diff --git a/util/rcu.c b/util/rcu.c
+> -        while (rcu_gp_ongoing(&r->ctr)) {
+> +        if (rcu_gp_ongoing(&r->ctr)) {
+
+This loses the wait; on top of your patch:
+
+===8<===
+diff --git a/util/rcu.c b/util/rcu.c
+index ad7e32a..a820860 100644
+--- a/util/rcu.c
++++ b/util/rcu.c
+@@ -26,8 +26,9 @@ static void wait_for_readers(void)
+ {
+ #ifndef MINI_BUG
+     for (struct rcu_reader_data *r = registry; r; r = r->node.le_next) {
+-        if (rcu_gp_ongoing(&r->ctr)) {
++        while (rcu_gp_ongoing(&r->ctr)) {
+             notifier_list_notify(&r->force_rcu, NULL);
++            sched_yield();
+         }
+     }
+ #endif
+===8<===
+
+> quoted text after the diff
+>     } else {
+
+Thanks
+";
+
+fn review_scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rcu-check-review-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn review_base_patch_builds_the_base_and_a_reply_mail_applies() {
+    let dir = review_scratch("base-patch");
+    let reply = dir.join("reply.mbox");
+    std::fs::write(&reply, REPLY_RESTORING_THE_WAIT).unwrap();
+    let reply = reply.display().to_string();
+    let no_wait = format!("{}/../models/cfront/tests/ctree/mini-no-wait.patch", env!("CARGO_MANIFEST_DIR"));
+    let mini = ctree("mini");
+    let r = rcu_check(&[
+        "review",
+        "--base",
+        &mini,
+        "--base-patch",
+        &no_wait,
+        "--patch",
+        &reply,
+        "--scenario",
+        "gp_sync_read",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "a fix is no new violation: {}", r.describe());
+    assert!(r.stdout.contains(&format!("base     {mini} + {no_wait}")), "{}", r.describe());
+    let row = r.stdout.lines().find(|l| l.starts_with("gp_sync_read")).unwrap_or_else(|| panic!("{}", r.describe()));
+    let (bad, ok) = (row.find("violated (use-after-free)"), row.rfind("holds"));
+    assert!(
+        bad.is_some() && ok.is_some() && bad < ok && row.ends_with("changed"),
+        "the base column has the base patch: {row}"
+    );
+    assert!(r.stdout.contains("0 new violation(s)"), "{}", r.describe());
+    // Without its base patch the reply's diff does not apply: one line, exit 2.
+    assert_bad_input(&["review", "--base", &mini, "--patch", &reply], &["--patch", "does not apply", "util/rcu.c"]);
+
+    // The base patch makes mini's call_rcu thread sleep on a QemuSemaphore
+    // (the shape of the semaphore drafts); the patch then drops the wait.
+    let sem = format!("{}/../models/cfront/tests/ctree/mini-sem.patch", env!("CARGO_MANIFEST_DIR"));
+    let r = rcu_check(&[
+        "review",
+        "--base",
+        &mini,
+        "--base-patch",
+        &sem,
+        "--patch",
+        &no_wait,
+        "--port",
+        "unify",
+        "--scenario",
+        "gp_call_rcu_read",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    // --port names the patched tree's port: its expected results and its label.
+    assert!(r.stdout.lines().nth(1).is_some_and(|l| l.ends_with("(expected results: unify)")), "{}", r.describe());
+    let replay = r.stdout.lines().find(|l| l.starts_with("replay: ")).unwrap_or_else(|| panic!("{}", r.describe()));
+    assert!(replay.contains("/patched=unify "), "{replay}");
+    let row =
+        r.stdout.lines().find(|l| l.starts_with("gp_call_rcu_read")).unwrap_or_else(|| panic!("{}", r.describe()));
+    assert!(row.contains("holds") && row.ends_with("NEW VIOLATION"), "{row}");
+    assert!(thread_table(&r.stdout).iter().any(|l| l.contains("util/rcu.c:")), "{}", r.describe());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn review_bad_input() {
     let dir = std::env::temp_dir().join(format!("rcu-check-review-test-{}", std::process::id()));
@@ -940,6 +1048,32 @@ fn review_bad_input() {
         &["change nothing under util/", "docs/x.txt"],
     );
     assert_bad_input(&["review", "--base", &mini], &["--patch"]);
+    // Base patches: missing, not applying (named as such), and a file with no diff.
+    let no_wait = format!("{}/../models/cfront/tests/ctree/mini-no-wait.patch", env!("CARGO_MANIFEST_DIR"));
+    assert_bad_input(
+        &["review", "--base", &mini, "--base-patch", "/nonexistent.patch", "--patch", &no_wait],
+        &["--base-patch /nonexistent.patch", "no such file"],
+    );
+    assert_bad_input(
+        &["review", "--base", &mini, "--base-patch", &bad, "--patch", &no_wait],
+        &["--base-patch", "does not apply", "util/rcu.c"],
+    );
+    let prose = dir.join("prose.mbox");
+    std::fs::write(&prose, "Looks good to me.\n").unwrap();
+    let prose = prose.display().to_string();
+    assert_bad_input(
+        &["review", "--base", &mini, "--patch", &prose],
+        &["--patch", "does not apply", "No valid patches"],
+    );
+    assert_bad_input(
+        &["review", "--base", &mini, "--base-patch", &prose, "--patch", &no_wait],
+        &["--base-patch", "does not apply", "No valid patches"],
+    );
+    assert_bad_input(
+        &["review", "--base", &mini, "--patch", &no_wait, "--port", "nope"],
+        &["`nope` is not a port", "semaphore-draft"],
+    );
+    assert_bad_input(&["review", "--base", &mini, "--patch", &no_wait, "--port", "c:x"], &["`c:x` is not a port"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -3,6 +3,8 @@
  *
  * Besides these, the interpreter implements: malloc, calloc, free,
  * pthread_create, pthread_join, pthread_mutex_{init,lock,unlock,destroy},
+ * pthread_cond_{init,destroy,wait,timedwait,signal,broadcast} (no attributes;
+ * a timed wait's deadline is on clock_gettime()'s clock),
  * syscall(SYS_futex, ...) (FUTEX_WAIT, FUTEX_WAIT_BITSET with a deadline,
  * FUTEX_WAKE), errno, pthread_exit, clock_gettime/gettimeofday (a clock that
  * stands still under loom and shuttle), sched_yield, g_usleep/usleep (no time
@@ -30,5 +32,10 @@ void cfront_callback(long id);
 /* Run the Rust closure registered under `id` (cfront::Instance::notifier);
  * it may run any number of times. */
 void cfront_notify(long id);
+
+/* Harness scaffolding: a point where the thread that cfront::Instance::stop_at
+ * names may exit, once asked to stop, when `object` is its idle object (a
+ * QemuSemaphore's wait, which sleeps on a condition variable, not a futex). */
+void cfront_idle_point(const void *object);
 
 #endif

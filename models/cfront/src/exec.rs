@@ -53,6 +53,7 @@ use rcu_core::futex::{WaitQueue, WaitResult};
 use rcu_core::mutex::{qemu_mutex_lock, qemu_mutex_unlock, QemuMutex};
 use rcu_core::platform::{Ordering, Platform, RawAtomic, RawCell};
 use rcu_core::runtime::{current, qemu_thread_create, Diag, QemuThread, RunConfig, Runtime};
+use rcu_core::sem::{qemu_cond_broadcast, qemu_cond_signal, qemu_cond_timedwait, QemuCond};
 use rcu_core::site::Mutation;
 
 use crate::program::{
@@ -306,14 +307,19 @@ impl<P: Platform> Instance<P> {
     }
 
     /// Harness scaffolding: the thread created to run `entry` exits (as by
-    /// `pthread_exit`) when it is about to wait on the futex of global
-    /// `global` after [`Instance::request_stop`], with no pending work.  QEMU's
-    /// call_rcu thread never returns; this is its way out at its idle wait,
-    /// the C counterpart of the Rust ports' `request_stop`.  Returns false
-    /// when the program has no such function or global.
+    /// `pthread_exit`) when it is about to wait on a futex inside global
+    /// `global` (a QemuEvent's value), or reaches `cfront_idle_point()` on
+    /// it (the environment's `qemu_sem_wait()`, before it takes the
+    /// semaphore's mutex), after [`Instance::request_stop`], with no pending
+    /// work.  QEMU's call_rcu thread never returns; this is its way out at
+    /// its idle wait, the C counterpart of the Rust ports' `request_stop`.
+    /// Returns false when the program has no such function or global.
     pub fn stop_at(&self, entry: &str, global: &str) -> bool {
-        let (Some(f), Some(g)) = (self.func(entry), self.global(global)) else { return false };
-        *lock(&self.m.stop_at) = Some((f.0, g));
+        let Some(f) = self.func(entry) else { return false };
+        let Some(g) = self.m.prog.globals.iter().find(|g| g.name == global && !g.tls && !g.external) else {
+            return false;
+        };
+        *lock(&self.m.stop_at) = Some((f.0, g.addr, g.addr + g.size.max(1)));
         true
     }
 
@@ -625,6 +631,10 @@ struct Machine<P: Platform> {
     mutexes: Mutex<BTreeMap<u64, Arc<QemuMutex<P>>>>,
     /// Futex wait queues by address (the kernel's hash buckets).
     futexes: Mutex<BTreeMap<u64, Arc<WaitQueue<P>>>>,
+    /// `pthread_cond_t`s by address: rcu-core's QemuCond (glibc's
+    /// semantics: a signal with no waiter issues nothing), created by
+    /// `pthread_cond_init`.
+    conds: Mutex<BTreeMap<u64, Arc<QemuCond<P>>>>,
     /// Per rcu-core thread: its interpreter state.
     ths: Mutex<BTreeMap<usize, Arc<ThState>>>,
     /// Harness scaffolding from here on (no C11 accesses): Rust closures the
@@ -635,8 +645,8 @@ struct Machine<P: Platform> {
     /// Work the harness started and the program has not finished: pending
     /// Rust callbacks and harness calls made with [`Instance::call_pending`].
     pending: AtomicU64,
-    /// [`Instance::stop_at`]: `(entry function, futex address)`.
-    stop_at: Mutex<Option<(u32, u64)>>,
+    /// [`Instance::stop_at`]: `(entry function, object start, object end)`.
+    stop_at: Mutex<Option<(u32, u64, u64)>>,
     stop: AtomicBool,
     /// [`Instance::start_watched`].
     watch: Option<Watch<P>>,
@@ -687,6 +697,7 @@ impl<P: Platform> Machine<P> {
             obs: Mutex::new(Vec::new()),
             mutexes: Mutex::new(BTreeMap::new()),
             futexes: Mutex::new(BTreeMap::new()),
+            conds: Mutex::new(BTreeMap::new()),
             ths: Mutex::new(BTreeMap::new()),
             callbacks: Mutex::new(BTreeMap::new()),
             notifiers: Mutex::new(BTreeMap::new()),
@@ -1477,12 +1488,12 @@ impl<P: Platform> Th<P> {
     }
 
     /// Harness scaffolding ([`Instance::stop_at`]): the stop point is a futex
-    /// wait on one address by the thread running one function; once the
+    /// wait (or `cfront_idle_point()`) on one object by the thread running one function; once the
     /// harness asked for a stop and no Rust callback is pending, that thread
     /// exits there instead of sleeping.
     fn maybe_stop(&self, addr: u64) {
-        let Some((entry, at)) = *lock(&self.m.stop_at) else { return };
-        if addr == at
+        let Some((entry, lo, hi)) = *lock(&self.m.stop_at) else { return };
+        if (lo..hi).contains(&addr)
             && self.st.entry == entry
             && self.m.stop.load(StdOrdering::Relaxed)
             && self.m.pending.load(StdOrdering::Relaxed) == 0
@@ -1635,6 +1646,58 @@ impl<P: Platform> Th<P> {
                 } else {
                     qemu_mutex_unlock(&mx);
                 }
+                0
+            }
+            Extern::CondInit => {
+                if arg(1) != 0 {
+                    self.fail("unsupported", "pthread_cond_init with attributes", loc);
+                }
+                let name = intern(self.short_name(arg(0)).trim_end_matches("+0"));
+                lock(&self.m.conds).insert(arg(0), Arc::new(QemuCond::new(name)));
+                0
+            }
+            Extern::CondDestroy => {
+                lock(&self.m.conds).remove(&arg(0));
+                0
+            }
+            Extern::CondWait | Extern::CondTimedwait | Extern::CondSignal | Extern::CondBroadcast => {
+                const ETIMEDOUT: u64 = 110;
+                let Some(c) = lock(&self.m.conds).get(&arg(0)).cloned() else {
+                    let obj = self.object_name(arg(0));
+                    self.fail("unsupported", format_args!("{} of {obj}, never pthread_cond_init()ed", func.name), loc);
+                };
+                match e {
+                    Extern::CondSignal => qemu_cond_signal(&c),
+                    Extern::CondBroadcast => qemu_cond_broadcast(&c),
+                    _ => {
+                        let Some(mx) = lock(&self.m.mutexes).get(&arg(1)).cloned() else {
+                            let obj = self.object_name(arg(1));
+                            self.fail(
+                                "unsupported",
+                                format_args!("{} with {obj}, never pthread_mutex_init()ed", func.name),
+                                loc,
+                            );
+                        };
+                        // pthread_cond_timedwait: an absolute deadline on the
+                        // clock of clock_ns(), as FUTEX_WAIT_BITSET's.
+                        let ms = match (e, arg(2)) {
+                            (Extern::CondTimedwait, ts) if ts != 0 => {
+                                let t = self.load(ts, 8, None, loc).saturating_mul(1_000_000_000)
+                                    + self.load(ts + 8, 8, None, loc);
+                                let ns = t.saturating_sub(clock_ns::<P>());
+                                (ns < NO_TIMEOUT_NS).then(|| ns.div_ceil(1_000_000) as u32)
+                            }
+                            _ => None,
+                        };
+                        if !qemu_cond_timedwait(&c, &mx, ms) {
+                            return ETIMEDOUT;
+                        }
+                    }
+                }
+                0
+            }
+            Extern::IdlePoint => {
+                self.maybe_stop(arg(0));
                 0
             }
             Extern::Syscall => self.syscall(a, loc),

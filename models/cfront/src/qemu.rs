@@ -15,10 +15,16 @@
 //!
 //! **Harness scaffolding** (as the Rust ports' `request_stop`): QEMU's
 //! call_rcu thread never returns.  [`CRcu::shutdown`] asks it to stop, wakes
-//! its idle wait exactly as `call_rcu1()` would (`qemu_event_set(&rcu_call_ready_event)`),
+//! its idle wait exactly as `call_rcu1()` would (`qemu_event_set(&rcu_call_ready_event)`;
+//! force_rcu v1 4/5 renamed the event `sync_event`, and Peter Xu's drafts
+//! made it a QemuSemaphore, woken by `qemu_sem_post()`),
 //! and the thread exits when it is next about to sleep on
-//! `rcu_call_ready_event` with no harness work pending
+//! that object with no harness work pending
 //! ([`crate::Instance::stop_at`]).  Nothing else differs from the C.
+//!
+//! A tree whose util/rcu.c declares a `QemuSemaphore` also gets the
+//! environment's `qemu/env-sem.c` (QEMU implements the semaphore in
+//! util/qemu-thread-posix.c, which is not compiled).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,9 +69,9 @@ pub struct CTree {
 /// | `gp_saw_reader` | an atomic load in `rcu_gp_ongoing()` reads a `ctr` that is neither 0 nor `rcu_gp_ctr` |
 /// | `gp_event_wait` | `qemu_event_wait(&rcu_gp_event)` (or the timed wait it is inlined into) |
 /// | `reader_signaled` | `qemu_event_set(&rcu_gp_event)` |
-/// | `timed_poll` | a `qemu_event_timedwait()` of another event called from `wait_for_readers()` |
+/// | `timed_poll` | a `qemu_event_timedwait()` of another event (or a `qemu_sem_timedwait()`) called from `wait_for_readers()` |
 /// | `forced_state` | the first `notifier_list_notify()` called from `wait_for_readers()` in a grace period (from its store to `rcu_gp_ctr`) |
-/// | `forced_early` | … before five polls of that grace period (timed waits or `g_usleep()` there), unless it started forced (V3: the `rcu_call_state` the RCU thread fetched before it had FORCED set), as the ports' `sleeps` |
+/// | `forced_early` | … before five polls of that grace period (timed waits or `g_usleep()` there), unless it started forced, as the ports' `sleeps`: V3, the `rcu_call_state` the RCU thread fetched before it had FORCED set; SEED and the semaphore drafts, an `xchg` of `forced` by that thread that read true after its last read of `rcu_call_count` that found 0 (SEED's re-read loop, the draft's `enter_qs(!xchg)`, the follow-up's `sleep = !xchg` before each read of the count) |
 /// | `late_link` | `enqueue()`'s linking store while an earlier `enqueue()` is between its exchange and its store |
 /// | `try_dequeue_null` | `try_dequeue()`'s acquire load of `node->next` reads NULL |
 /// | `register_during_gp` / `unregister_during_gp` | `rcu_(un)register_thread()` takes `rcu_registry_lock` while another thread is inside `wait_for_readers()` |
@@ -82,6 +88,8 @@ struct Probes {
     rcu_gp_event: u64,
     rcu_gp_ctr: u64,
     rcu_call_state: u64,
+    forced: u64,
+    rcu_call_count: u64,
     rcu_registry_lock: u64,
     registry: u64,
     off_node: u64,
@@ -92,6 +100,15 @@ struct Probes {
 /// The thread-local `rcu_reader`: QEMU_DEFINE_CO_TLS(…, rcu_reader) names it
 /// `co_tls_rcu_reader`; a plain `__thread` keeps the name.
 const READER_TLS: [&str; 2] = ["co_tls_rcu_reader", "rcu_reader"];
+
+/// The call_rcu thread's idle object, by the name each version gives it.
+const IDLE: [&str; 2] = ["rcu_call_ready_event", "sync_event"];
+
+/// Whether the tree's util/rcu.c declares a `QemuSemaphore` (Peter Xu's
+/// drafts): then the program needs the environment's `env-sem.c`.
+fn uses_semaphore(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("util/rcu.c")).is_ok_and(|s| s.contains("QemuSemaphore"))
+}
 
 /// The lines of C function `name`'s definition in `src` (from its header at
 /// column 0 to the first `}` at column 0), 1-based.
@@ -126,6 +143,8 @@ impl Probes {
             rcu_gp_event: g("rcu_gp_event"),
             rcu_gp_ctr: g("rcu_gp_ctr"),
             rcu_call_state: g("rcu_call_state"),
+            forced: g("forced"),
+            rcu_call_count: g("rcu_call_count"),
             rcu_registry_lock: g("rcu_registry_lock"),
             registry: g("registry"),
             off_node: konst("cfront_off_reader_node"),
@@ -158,6 +177,9 @@ struct ProbeState {
     gps: Mutex<std::collections::BTreeMap<String, Gp>>,
     /// Per thread: the value its last read-modify-write of `rcu_call_state` read.
     state: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Per thread: an `xchg` of `forced` read true since the thread's last
+    /// read of `rcu_call_count` that found 0 and its last grace period's start.
+    took_force: Mutex<std::collections::BTreeMap<String, bool>>,
 }
 
 /// One grace period as the probes see it.
@@ -180,7 +202,7 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
             if pr.wfr.contains(&loc) {
                 let mut w = st.gps.lock().unwrap();
                 let gp = w.entry(v.thread().to_string()).or_default();
-                if callee == "qemu_event_timedwait" && a0 != pr.rcu_gp_event {
+                if matches!(callee, "qemu_event_timedwait" | "qemu_sem_timedwait") && a0 != pr.rcu_gp_event {
                     gp.polls += 1;
                     v.probe("timed_poll");
                 }
@@ -227,9 +249,20 @@ fn watcher<P: Platform>(pr: Arc<Probes>) -> Watch<P> {
                     st.state.lock().unwrap().insert(v.thread().to_string(), r);
                 }
             }
+            if addr == pr.forced {
+                if let (Some(r), Some(_)) = (read, wrote) {
+                    if r != 0 {
+                        st.took_force.lock().unwrap().insert(v.thread().to_string(), true);
+                    }
+                }
+            }
+            if addr == pr.rcu_call_count && wrote.is_none() && read == Some(0) {
+                st.took_force.lock().unwrap().remove(v.thread());
+            }
             if addr == pr.rcu_gp_ctr && wrote.is_some() {
                 let state = st.state.lock().unwrap().get(v.thread()).copied().unwrap_or(0);
-                let started_forced = state & (1 << 31) != 0;
+                let took = st.took_force.lock().unwrap().remove(v.thread()).unwrap_or(false);
+                let started_forced = state & (1 << 31) != 0 || took;
                 st.gps.lock().unwrap().insert(v.thread().to_string(), Gp { started_forced, ..Gp::default() });
             }
             if pr.gp_ongoing.contains(&loc) {
@@ -274,7 +307,11 @@ struct Funcs {
     force: Option<FuncId>,
     add_notifier: FuncId,
     remove_notifier: FuncId,
-    event_set: FuncId,
+    /// What wakes the call_rcu thread's idle wait: `qemu_event_set()`, or
+    /// `qemu_sem_post()` when the idle object is a semaphore.
+    wake: FuncId,
+    /// The idle object: `rcu_call_ready_event`, or SEED's and the drafts' `sync_event`.
+    idle: &'static str,
     bql_lock: FuncId,
     bql_unlock: FuncId,
 }
@@ -346,8 +383,12 @@ impl CTree {
             LOADS.fetch_add(1, StdOrdering::Relaxed)
         ));
         let env_c = env.join("env.c");
+        let env_sem = env.join("env-sem.c");
         let mut all: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
         all.push(&env_c);
+        if uses_semaphore(dir) {
+            all.push(&env_sem);
+        }
         let linked = compile_and_link(&all, &out, "qemu", &flags).and_then(|ll| Program::load(&ll));
         let _ = std::fs::remove_dir_all(&out);
         let prog = linked?;
@@ -380,6 +421,15 @@ impl CTree {
         let need = |n: &str| {
             prog.func(n).ok_or_else(|| Error::new(format!("{d}: util/rcu.c (or the environment) defines no `{n}()`")))
         };
+        // The call_rcu thread's idle wait: MASTER, UNIFY and V3 sleep on
+        // rcu_call_ready_event; force_rcu v1 4/5 (SEED) on sync_event, which
+        // Peter Xu's drafts make a QemuSemaphore.
+        let Some(idle) = IDLE.iter().copied().find(|n| prog.has_global(n)) else {
+            return Err(Error::new(format!(
+                "{d}: util/rcu.c has no `rcu_call_ready_event` or `sync_event` (the call_rcu thread's idle wait)"
+            )));
+        };
+        let idle_is_sem = idle == "sync_event" && uses_semaphore(dir);
         let f = Funcs {
             register: need("rcu_register_thread")?,
             unregister: need("rcu_unregister_thread")?,
@@ -391,7 +441,8 @@ impl CTree {
             force: prog.func("force_rcu"),
             add_notifier: need("cfront_add_force_rcu_notifier")?,
             remove_notifier: need("cfront_remove_force_rcu_notifier")?,
-            event_set: need("qemu_event_set")?,
+            wake: need(if idle_is_sem { "qemu_sem_post" } else { "qemu_event_set" })?,
+            idle,
             bql_lock: need("cfront_bql_lock")?,
             bql_unlock: need("cfront_bql_unlock")?,
         };
@@ -399,16 +450,11 @@ impl CTree {
         if !READER_TLS.iter().any(|n| prog.has_tls(n)) {
             return Err(Error::new(format!("{d}: util/rcu.c defines no thread-local `rcu_reader`")));
         }
-        if !prog.has_global("rcu_call_ready_event") {
-            return Err(Error::new(format!(
-                "{d}: util/rcu.c has no `rcu_call_ready_event` (the call_rcu thread's idle wait)"
-            )));
-        }
         Ok(CTree {
             dir: dir.to_path_buf(),
             label,
             has_force_rcu: f.force.is_some(),
-            timed_waits: prog.has_function("qemu_event_timedwait"),
+            timed_waits: prog.has_function("qemu_event_timedwait") || idle_is_sem,
             probes: Arc::new(Probes::find(dir, &prog)),
             prog,
             f,
@@ -438,8 +484,8 @@ impl<P: Platform> CRcu<P> {
     /// and registers the calling thread, as in QEMU.
     pub fn rcu_init(tree: &CTree, opts: &Options) -> Arc<Self> {
         let inst = Instance::start_watched(&tree.prog, opts, Some(watcher::<P>(tree.probes.clone())));
-        assert!(inst.stop_at("call_rcu_thread", "rcu_call_ready_event"), "checked by CTree::load");
-        let ready = inst.global("rcu_call_ready_event").expect("checked by CTree::load");
+        assert!(inst.stop_at("call_rcu_thread", tree.f.idle), "checked by CTree::load");
+        let ready = inst.global(tree.f.idle).expect("checked by CTree::load");
         Arc::new(CRcu { inst, f: tree.f, ready, probes: tree.probes.clone() })
     }
 
@@ -549,7 +595,7 @@ impl<P: Platform> CRcu<P> {
     /// block, and the checker reports the deadlock.
     pub fn shutdown(&self) {
         self.inst.request_stop();
-        self.inst.call(self.f.event_set, &[self.ready]);
+        self.inst.call(self.f.wake, &[self.ready]);
         self.inst.join_threads();
     }
 }

@@ -216,6 +216,44 @@ fn a_tree_without_the_api_is_refused() {
 }
 
 #[test]
+fn a_tree_without_the_idle_object_is_refused() {
+    let e = load_err(&mini_dir(), &["-Drcu_call_ready_event=renamed_ready_event"]);
+    assert!(e.contains("no `rcu_call_ready_event` or `sync_event`"), "{e}");
+}
+
+/// The mini tree with `tests/ctree/mini-sem.patch`: its call_rcu thread
+/// sleeps on a QemuSemaphore called `sync_event` (the shape of Peter Xu's
+/// drafts), so the program links the environment's env-sem.c and the
+/// interpreter's condition variables, and the harness stops the thread at
+/// `qemu_sem_wait()` after a `qemu_sem_post()`.
+fn mini_sem() -> Arc<CTree> {
+    let dir = std::env::temp_dir().join(format!("cfront-mini-sem-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = std::process::Command::new("cp").arg("-r").arg(mini_dir()).arg(&dir).status().unwrap();
+    assert!(st.success());
+    let patch = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ctree/mini-sem.patch");
+    let st = std::process::Command::new("git").current_dir(&dir).arg("apply").arg(&patch).status().unwrap();
+    assert!(st.success(), "mini-sem.patch does not apply");
+    let t = Arc::new(CTree::load(&dir).unwrap_or_else(|e| panic!("{e}")));
+    let _ = std::fs::remove_dir_all(&dir);
+    t
+}
+
+#[test]
+fn a_semaphore_idle_wait_runs_and_stops_under_loom() {
+    let t = mini_sem();
+    assert!(t.timed_waits, "a semaphore idle object counts as timed waits (env-sem.c has qemu_sem_timedwait)");
+    assert!(t.prog.undefined_functions().is_empty(), "{:?}", t.prog.undefined_functions());
+    for call in [false, true] {
+        let t2 = t.clone();
+        let (n, _) = loom_check(2, move || {
+            gp_read::<LoomPlatform>(&t2, call, false);
+        });
+        assert!(n > 10, "{n} executions");
+    }
+}
+
+#[test]
 fn the_mini_tree_loads_as_a_version() {
     let t = mini(&[]);
     assert_eq!(t.label, "mini");

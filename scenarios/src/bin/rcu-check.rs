@@ -144,9 +144,19 @@ enum Cmd {
         /// The QEMU tree the patch applies to.
         #[arg(long, value_name = "DIR")]
         base: std::path::PathBuf,
-        /// The patch: an mbox from the list or `git format-patch` files, in order (repeatable).
+        /// The patch: an mbox from the list (a reply with a diff inside will do) or `git
+        /// format-patch` files, in order (repeatable).
         #[arg(long = "patch", value_name = "FILE", required = true)]
         patches: Vec<std::path::PathBuf>,
+        /// Applied to the base first, in order (repeatable): the earlier patches of a series, or the
+        /// patch a posted diff is on top of.  The base column is the base with these applied.
+        #[arg(long = "base-patch", value_name = "FILE")]
+        base_patches: Vec<std::path::PathBuf>,
+        /// The port the patched tree is checked against: its expected results, and the per-version
+        /// loom bounds of its cells, which the base's cells share (default: v3 for a tree with
+        /// force_rcu(), else master).
+        #[arg(long, value_name = "V", value_parser = parse_port)]
+        port: Option<Version>,
         /// Scenarios (repeat or comma-separate; default: all that run on C).
         #[arg(long = "scenario", value_name = "S", value_parser = parse_scenario, value_delimiter = ',')]
         scenarios: Vec<&'static Scenario>,
@@ -277,6 +287,17 @@ fn c_versions() -> Vec<Version> {
 
 fn parse_version(s: &str) -> Result<Version, String> {
     s.parse()
+}
+
+/// A port (not a C tree).
+fn parse_port(s: &str) -> Result<Version, String> {
+    match s.parse::<Version>() {
+        Ok(v) if !v.is_c() => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a port (valid: {})",
+            Version::ALL.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }
 
 fn parse_scenario(s: &str) -> Result<&'static Scenario, String> {
@@ -541,8 +562,8 @@ fn run(cli: Cli) -> ExitCode {
             cmd_explain(version, scenario, checker, preemptions, mutate, budget, profile)
         }
         Some(Cmd::Replay { token, .. }) => cmd_replay(&token),
-        Some(Cmd::Review { base, patches, scenarios, jobs, no_mutants }) => {
-            cmd_review(&base, &patches, scenarios, jobs, no_mutants)
+        Some(Cmd::Review { base, patches, base_patches, port, scenarios, jobs, no_mutants }) => {
+            cmd_review(&base, &base_patches, &patches, port, scenarios, jobs, no_mutants)
         }
         Some(Cmd::Bench { versions, runs, calls, rounds, watchdog_ms, read_pairs, out, json, .. }) => {
             let d = scenarios::bench::Opts::default();
@@ -1244,31 +1265,33 @@ fn c_tree_args(v: Version) -> String {
 
 fn cmd_review(
     base: &std::path::Path,
+    base_patches: &[std::path::PathBuf],
     patches: &[std::path::PathBuf],
+    port: Option<Version>,
     scenarios: Vec<&'static Scenario>,
     jobs: Option<usize>,
     no_mutants: bool,
 ) -> ExitCode {
     use scenarios::review;
     let started = Instant::now();
-    let (dir, outside) = match review::apply(base, patches) {
+    let review::Applied { base: base_dir, patched: dir, outside } = match review::apply(base, base_patches, patches) {
         Ok(x) => x,
         Err(e) => return bad_input(&e),
     };
     let load = |spec: String, what: &str| models::ctree::load(&spec).map_err(|e| format!("the {what} tree: {e}"));
-    let (b, p) =
-        match (load(format!("{}=base", base.display()), "base"), load(format!("{}=patched", dir.display()), "patched"))
-        {
-            (Ok(b), Ok(p)) => (b, p),
-            (Err(e), _) | (_, Err(e)) => return bad_input(&e),
-        };
-    println!("base     {} (expected results: {})", base.display(), b.port());
-    println!(
-        "patched  {} + {} (expected results: {})",
-        base.display(),
-        patches.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
-        p.port()
-    );
+    let (b, p) = match (
+        load(format!("{}=base", base_dir.display()), "base"),
+        load(format!("{}={}", dir.display(), port.map(|v| v.name()).unwrap_or("patched")), "patched"),
+    ) {
+        (Ok(b), Ok(p)) => (b, p),
+        (Err(e), _) | (_, Err(e)) => return bad_input(&e),
+    };
+    let names = |ps: &[std::path::PathBuf]| ps.iter().map(|p| format!(" + {}", p.display())).collect::<String>();
+    println!("base     {}{} (expected results: {})", base.display(), names(base_patches), b.port());
+    println!("patched  {}{}{} (expected results: {})", base.display(), names(base_patches), names(patches), p.port());
+    if !base_patches.is_empty() {
+        println!("         (base as checked: {}; patched: {})", base_dir.display(), dir.display());
+    }
     if !outside.is_empty() {
         println!("not compiled (outside util/, include/, linux-headers/): {}", outside.join(", "));
     }
@@ -1281,8 +1304,10 @@ fn cmd_review(
         o.jobs = j;
     }
     o.replay = false;
+    let mut cells = matrix::cells(&o);
+    let other_bounds = review::same_bounds(&mut cells, p);
     let progress = Progress::new(false);
-    let results = matrix::run_cells(matrix::cells(&o), o.jobs, &|d, n, r| {
+    let results = matrix::run_cells(cells, o.jobs, &|d, n, r| {
         progress.update(d, n, &format!("{} × {}: {}", r.spec.scenario.name, r.spec.version, r.outcome.verdict.label()))
     });
     progress.finish();
@@ -1298,6 +1323,14 @@ fn cmd_review(
             ""
         };
         println!("{:<34} {:<26} {:<26} {mark}", rb.spec.scenario.name, vb, vp);
+    }
+    if !other_bounds.is_empty() {
+        let list: Vec<String> = other_bounds.iter().map(|(n, b)| format!("{n} pb={b}")).collect();
+        println!(
+            "both columns at the bound of {}'s cell (another than the scenario's default): {}",
+            p.port().name(),
+            list.join(", ")
+        );
     }
     let d = review::site_diff(b, p);
     println!(
@@ -1318,7 +1351,14 @@ fn cmd_review(
         let status = if no_mutants {
             String::new()
         } else {
-            let r = mutants::run_mutant(p, s, rcu_core::site::Mutation::Drop, &js, &mopts);
+            let r = mutants::run_mutant_with(
+                p,
+                s,
+                rcu_core::site::Mutation::Drop,
+                &js,
+                &mopts,
+                review::killers(&results, p, s),
+            );
             match &r.status {
                 mutants::Status::Killed { by, kind, .. } => format!(" — drop: killed by {by} ({kind})"),
                 st => format!(" — drop: {}", mutants::status_label(st)),
@@ -1336,7 +1376,8 @@ fn cmd_review(
         println!("\n── new counterexample ──");
         print_counterexample(&r);
         if let Some(t) = &r.replay {
-            println!("\nreplay: cargo rcu-check replay --c-tree {}=patched {t}", dir.display());
+            let label = port.map(|v| v.name()).unwrap_or("patched");
+            println!("\nreplay: cargo rcu-check replay --c-tree {}={label} {t}", dir.display());
         }
     }
     println!(
