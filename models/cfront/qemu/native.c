@@ -50,6 +50,13 @@ void cfront_thread_create(pthread_t *thread, const char *name,
     pthread_detach(*thread);
 }
 
+/* The interpreter's stop point for an idle call_rcu thread (harness
+ * scaffolding): natively nothing stops, QEMU never stops that thread. */
+void cfront_idle_point(const void *object)
+{
+    (void)object;
+}
+
 void cfront_callback(long id)
 {
     __atomic_load_n(&cfront_native_callback, __ATOMIC_ACQUIRE)(

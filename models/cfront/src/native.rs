@@ -109,6 +109,10 @@ impl NativeLib {
         let mut srcs: Vec<PathBuf> =
             ["rcu", "event", "notify"].iter().map(|f| dir.join(format!("util/{f}.c"))).collect();
         srcs.push(env.join("env.c"));
+        if crate::qemu::uses_semaphore(dir) {
+            // Peter Xu's drafts: QemuSemaphore, as the interpreter links it.
+            srcs.push(env.join("env-sem.c"));
+        }
         srcs.push(env.join("native.c"));
         let mut objs = vec![];
         for (i, s) in srcs.iter().enumerate() {

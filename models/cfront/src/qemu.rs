@@ -106,7 +106,7 @@ const IDLE: [&str; 2] = ["rcu_call_ready_event", "sync_event"];
 
 /// Whether the tree's util/rcu.c declares a `QemuSemaphore` (Peter Xu's
 /// drafts): then the program needs the environment's `env-sem.c`.
-fn uses_semaphore(dir: &Path) -> bool {
+pub(crate) fn uses_semaphore(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("util/rcu.c")).is_ok_and(|s| s.contains("QemuSemaphore"))
 }
 

@@ -74,6 +74,23 @@ fn mini_tree_runs_natively() {
     exercise(&tree);
 }
 
+/// The mini tree with `tests/ctree/mini-sem.patch` (its call_rcu thread
+/// sleeps on a QemuSemaphore, the shape of Peter Xu's drafts): the native
+/// object links the environment's env-sem.c, and the API works.
+#[test]
+fn mini_sem_tree_runs_natively() {
+    let dir = std::env::temp_dir().join(format!("cfront-native-mini-sem-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = std::process::Command::new("cp").arg("-r").arg(mini("mini")).arg(&dir).status().unwrap();
+    assert!(st.success());
+    let patch = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ctree/mini-sem.patch");
+    let st = std::process::Command::new("git").current_dir(&dir).arg("apply").arg(&patch).status().unwrap();
+    assert!(st.success(), "mini-sem.patch does not apply");
+    let tree = CTree::load(&dir).unwrap();
+    exercise(&tree);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A notifier runs when a grace period finds its thread in a critical
 /// section (the mini tree notifies while it polls).
 #[test]
