@@ -119,7 +119,8 @@ impl NativeLib {
             let o = out.join(format!("{i}-{}.o", s.file_stem().unwrap_or_default().to_string_lossy()));
             run(
                 Command::new(&clang)
-                    .args(["-O2", "-g", "-fPIC", "-std=gnu11", "-c"])
+                    // CFRONT_NATIVE: where the environment differs natively (env-sem.c's clock).
+                    .args(["-O2", "-g", "-fPIC", "-std=gnu11", "-c", "-DCFRONT_NATIVE"])
                     .arg("-I")
                     .arg(include_dir())
                     .args(cflags)
@@ -470,6 +471,15 @@ impl NativeRcu {
     /// `rcu_remove_force_rcu_notifier()`.
     pub fn remove_force_rcu_notifier(&self, n: NativeNotifier) {
         unsafe { (self.f.remove_notifier)(n.0 as *mut c_void) }
+    }
+
+    /// The address of a symbol the object exports (a function or a global),
+    /// for tests and diagnostics.
+    pub fn symbol(&self, name: &str) -> Option<*mut c_void> {
+        let c = CString::new(name).ok()?;
+        // SAFETY: dlsym on the instance's live handle.
+        let p = unsafe { libc::dlsym(self.handle as *mut c_void, c.as_ptr()) };
+        (!p.is_null()).then_some(p)
     }
 
     /// How many times the C called a force_rcu notifier.

@@ -88,6 +88,29 @@ fn mini_sem_tree_runs_natively() {
     assert!(st.success(), "mini-sem.patch does not apply");
     let tree = CTree::load(&dir).unwrap();
     exercise(&tree);
+    // env-sem.c's timed wait waits natively: its condition variable is on
+    // the monotonic clock its deadline is computed on (QEMU's qemu_cond_init);
+    // on the default clock it timed out at once.
+    let rcu = NativeRcu::rcu_init(&tree.native().unwrap(), || {}).unwrap();
+    type Init = unsafe extern "C" fn(*mut u8, i32);
+    type Timed = unsafe extern "C" fn(*mut u8, i32) -> i32;
+    // SAFETY: env-sem.c's functions; the buffer is larger than a QemuSemaphore.
+    let (init, timed): (Init, Timed) = unsafe {
+        (
+            std::mem::transmute::<*mut std::ffi::c_void, Init>(rcu.symbol("qemu_sem_init").unwrap()),
+            std::mem::transmute::<*mut std::ffi::c_void, Timed>(rcu.symbol("qemu_sem_timedwait").unwrap()),
+        )
+    };
+    let mut sem = vec![0u64; 64];
+    let t0 = std::time::Instant::now();
+    let r = unsafe {
+        init(sem.as_mut_ptr() as *mut u8, 0);
+        timed(sem.as_mut_ptr() as *mut u8, 20)
+    };
+    let waited = t0.elapsed();
+    assert_eq!(r, -1, "nothing posted: a timeout");
+    assert!(waited >= Duration::from_millis(19), "qemu_sem_timedwait(20 ms) returned after {waited:?}");
+    rcu.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
