@@ -175,12 +175,35 @@ pub fn load(spec: &str) -> Result<Version, String> {
     Ok(Version::C(CTreeId(t.len() as u16 - 1)))
 }
 
+/// The C handles of the force_rcu notifiers a C tree's threads added, by
+/// (thread, scenario notifier id): `rcu_remove_force_rcu_notifier()` needs the
+/// handle `rcu_add_force_rcu_notifier()` gave.
+struct Notifiers<R>(Mutex<Vec<((usize, u64), R)>>);
+
+impl<R> Default for Notifiers<R> {
+    fn default() -> Self {
+        Notifiers(Mutex::new(vec![]))
+    }
+}
+
+impl<R> Notifiers<R> {
+    fn add(&self, thread: usize, id: u64, r: R) {
+        self.0.lock().unwrap().push(((thread, id), r));
+    }
+
+    /// The handle of `thread`'s notifier `id`, forgotten.
+    fn take(&self, thread: usize, id: u64) -> R {
+        let mut ns = self.0.lock().unwrap();
+        let i = ns.iter().position(|(k, _)| *k == (thread, id)).expect("remove of a notifier the thread did not add");
+        ns.remove(i).1
+    }
+}
+
 /// A C tree in one execution (behind [`crate::Rcu`]).
 pub struct CImpl<P: Platform> {
     /// The interpreted program's API.
     pub rcu: Arc<CRcu<P>>,
-    /// force_rcu notifiers by (thread, scenario id).
-    notifiers: Mutex<Vec<((usize, u64), NotifierRef)>>,
+    notifiers: Notifiers<NotifierRef>,
     stopped: std::sync::atomic::AtomicBool,
 }
 
@@ -191,7 +214,7 @@ impl<P: Platform> CImpl<P> {
         let tree = tree(id);
         CImpl {
             rcu: CRcu::rcu_init(&tree, &Options::default()),
-            notifiers: Mutex::new(vec![]),
+            notifiers: Notifiers::default(),
             stopped: Default::default(),
         }
     }
@@ -200,18 +223,12 @@ impl<P: Platform> CImpl<P> {
     pub fn add_notifier(&self, n: Notifier) {
         let f = n.notify.clone();
         let r = self.rcu.add_force_rcu_notifier(move || f());
-        self.notifiers.lock().unwrap().push(((current::<P>().id, n.id), r));
+        self.notifiers.add(current::<P>().id, n.id, r);
     }
 
     /// `rcu_remove_force_rcu_notifier()` of the calling thread's notifier `id`.
     pub fn remove_notifier(&self, id: u64) {
-        let key = (current::<P>().id, id);
-        let r = {
-            let mut ns = self.notifiers.lock().unwrap();
-            let i = ns.iter().position(|(k, _)| *k == key).expect("remove of a notifier the thread did not add");
-            ns.remove(i).1
-        };
-        self.rcu.remove_force_rcu_notifier(r);
+        self.rcu.remove_force_rcu_notifier(self.notifiers.take(current::<P>().id, id));
     }
 
     /// Stop the call_rcu thread (once).
@@ -230,7 +247,7 @@ pub struct NativeImpl {
     /// The loaded instance.
     pub rcu: Arc<cfront::NativeRcu>,
     rt: Arc<rcu_core::runtime::Runtime<rcu_core::StdPlatform>>,
-    notifiers: Mutex<Vec<((usize, u64), cfront::native::NativeNotifier)>>,
+    notifiers: Notifiers<cfront::native::NativeNotifier>,
     stopped: std::sync::atomic::AtomicBool,
 }
 
@@ -255,7 +272,7 @@ impl NativeImpl {
             }
         };
         let rcu = cfront::NativeRcu::rcu_init(&lib, on_entry).unwrap_or_else(|e| panic!("{}: {e}", info(id).name));
-        NativeImpl { rcu, rt, notifiers: Mutex::new(vec![]), stopped: Default::default() }
+        NativeImpl { rcu, rt, notifiers: Notifiers::default(), stopped: Default::default() }
     }
 
     /// `rcu_add_force_rcu_notifier()` with the scenario's closure.
@@ -265,18 +282,12 @@ impl NativeImpl {
             rt.probe("force_rcu_notify");
             f()
         });
-        self.notifiers.lock().unwrap().push(((current::<rcu_core::StdPlatform>().id, n.id), r));
+        self.notifiers.add(current::<rcu_core::StdPlatform>().id, n.id, r);
     }
 
     /// `rcu_remove_force_rcu_notifier()` of the calling thread's notifier `id`.
     pub fn remove_notifier(&self, id: u64) {
-        let key = (current::<rcu_core::StdPlatform>().id, id);
-        let r = {
-            let mut ns = self.notifiers.lock().unwrap();
-            let i = ns.iter().position(|(k, _)| *k == key).expect("remove of a notifier the thread did not add");
-            ns.remove(i).1
-        };
-        self.rcu.remove_force_rcu_notifier(r);
+        self.rcu.remove_force_rcu_notifier(self.notifiers.take(current::<rcu_core::StdPlatform>().id, id));
     }
 
     /// Teardown (once): see [`cfront::NativeRcu::shutdown`].

@@ -72,7 +72,7 @@ pub fn compile_and_link(srcs: &[&Path], out_dir: &Path, name: &str, extra: &[&st
         lls.push(compile(s, out_dir, extra)?);
     }
     let clang = find_clang()?;
-    let link = clang.with_file_name(if clang.ends_with("clang") { "llvm-link" } else { "llvm-link-14" });
+    let link = tool_next_to(&clang, "llvm-link");
     let out = out_dir.join(format!("{name}.ll"));
     let o =
         Command::new(&link).arg("-S").arg("-o").arg(&out).args(&lls).output().map_err(|e| {
@@ -83,6 +83,16 @@ pub fn compile_and_link(srcs: &[&Path], out_dir: &Path, name: &str, extra: &[&st
         return Err(Error::new(format!("linking {name} failed: {}", err.lines().next().unwrap_or(""))));
     }
     Ok(out)
+}
+
+/// An LLVM 14 tool beside the `clang` found by [`find_clang`]: next to
+/// `clang-14`, `llvm-link-14`; in an `llvm-14/bin`, plain `llvm-link`.
+pub fn tool_next_to(clang: &Path, name: &str) -> PathBuf {
+    if clang.ends_with("clang") {
+        clang.with_file_name(name)
+    } else {
+        clang.with_file_name(format!("{name}-14"))
+    }
 }
 
 /// The directory with `cfront.h`, the environment's declarations.

@@ -36,15 +36,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::compile::{find_clang, include_dir};
+use crate::compile::{find_clang, include_dir, tool_next_to};
+use crate::qemu::{walk_registry, READER_TLS};
 use crate::Error;
 
 /// Which names of the tree's data the harness reads (file-scope statics are
 /// found in the object's symbol table, exported ones the same way).
 const DATA: [&str; 5] = ["registry", "rcu_gp_event", "rcu_registry_lock", "rcu_gp_ctr", "cfront_native_ctx"];
-
-/// The thread-local `rcu_reader` (see `qemu.rs`).
-const READER_TLS: [&str; 2] = ["co_tls_rcu_reader", "rcu_reader"];
 
 static BUILDS: AtomicU64 = AtomicU64::new(0);
 static COPIES: AtomicU64 = AtomicU64::new(0);
@@ -61,15 +59,6 @@ pub struct NativeLib {
     data: HashMap<String, u64>,
     /// The tree's directory (for messages).
     dir: PathBuf,
-}
-
-fn tool_next_to(clang: &Path, name: &str) -> PathBuf {
-    // `clang-14` → `llvm-nm-14`; an `llvm-14/bin/clang` → `llvm-nm`.
-    if clang.file_name().is_some_and(|n| n == "clang") {
-        clang.with_file_name(name)
-    } else {
-        clang.with_file_name(format!("{name}-14"))
-    }
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output, Error> {
@@ -525,12 +514,7 @@ impl NativeRcu {
         };
         let file = c"cfront-native";
         unsafe { (self.f.mutex_lock)(lock as *mut c_void, file.as_ptr(), 0) };
-        let mut v = vec![];
-        let mut p = self.peek::<usize>(reg);
-        while p != 0 && v.len() < 64 {
-            v.push(p as u64);
-            p = self.peek::<usize>(p + self.off_node);
-        }
+        let v = walk_registry(reg as u64, self.off_node as u64, |a, _| Some(self.peek::<u64>(a as usize)));
         unsafe { (self.f.mutex_unlock)(lock as *mut c_void, file.as_ptr(), 0) };
         v
     }

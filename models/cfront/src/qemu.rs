@@ -99,7 +99,7 @@ struct Probes {
 
 /// The thread-local `rcu_reader`: QEMU_DEFINE_CO_TLS(…, rcu_reader) names it
 /// `co_tls_rcu_reader`; a plain `__thread` keeps the name.
-const READER_TLS: [&str; 2] = ["co_tls_rcu_reader", "rcu_reader"];
+pub(crate) const READER_TLS: [&str; 2] = ["co_tls_rcu_reader", "rcu_reader"];
 
 /// The call_rcu thread's idle object, by the name each version gives it.
 const IDLE: [&str; 2] = ["rcu_call_ready_event", "sync_event"];
@@ -154,16 +154,24 @@ impl Probes {
     }
 
     /// The readers on `registry` (their addresses), as last written, read
-    /// through `peek` (at most 64: a corrupt list does not loop).
+    /// through `peek`.
     fn registry(&self, peek: impl Fn(u64, u8) -> Option<u64>) -> Vec<u64> {
-        let mut v = vec![];
-        let mut p = peek(self.registry, 8).unwrap_or(0);
-        while p != 0 && v.len() < 64 {
-            v.push(p);
-            p = peek(p + self.off_node, 8).unwrap_or(0);
-        }
-        v
+        walk_registry(self.registry, self.off_node, peek)
     }
+}
+
+/// The readers on the list whose head is at `head` (a `QLIST_HEAD`, or a
+/// plain first pointer), each `rcu_reader_data` linked by the `le_next` at
+/// `off_node`, read through `peek(addr, bytes)` (at most 64: a corrupt list
+/// does not loop).  Shared by the interpreter's probes and the native view.
+pub(crate) fn walk_registry(head: u64, off_node: u64, peek: impl Fn(u64, u8) -> Option<u64>) -> Vec<u64> {
+    let mut v = vec![];
+    let mut p = peek(head, 8).unwrap_or(0);
+    while p != 0 && v.len() < 64 {
+        v.push(p);
+        p = peek(p + off_node, 8).unwrap_or(0);
+    }
+    v
 }
 
 /// One execution's probe state.

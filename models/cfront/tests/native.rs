@@ -17,6 +17,15 @@ fn mini(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ctree").join(name)
 }
 
+/// A scratch copy of the mini tree (the caller removes it).
+fn mini_copy(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cfront-native-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = std::process::Command::new("cp").arg("-r").arg(mini("mini")).arg(&dir).status().unwrap();
+    assert!(st.success(), "cannot copy the mini tree to {}", dir.display());
+    dir
+}
+
 /// The whole API on one instance, from two real threads.
 fn exercise(tree: &CTree) {
     let lib = tree.native().expect("native build");
@@ -79,10 +88,7 @@ fn mini_tree_runs_natively() {
 /// object links the environment's env-sem.c, and the API works.
 #[test]
 fn mini_sem_tree_runs_natively() {
-    let dir = std::env::temp_dir().join(format!("cfront-native-mini-sem-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let st = std::process::Command::new("cp").arg("-r").arg(mini("mini")).arg(&dir).status().unwrap();
-    assert!(st.success());
+    let dir = mini_copy("mini-sem");
     let patch = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ctree/mini-sem.patch");
     let st = std::process::Command::new("git").current_dir(&dir).arg("apply").arg(&patch).status().unwrap();
     assert!(st.success(), "mini-sem.patch does not apply");
@@ -146,9 +152,7 @@ fn mini_tree_notifier_runs_natively() {
 /// A tree whose C does not link natively: one line naming the step.
 #[test]
 fn native_build_error_is_one_line() {
-    let dir = std::env::temp_dir().join(format!("cfront-native-bad-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::process::Command::new("cp").arg("-r").arg(mini("mini")).arg(&dir).status().unwrap();
+    let dir = mini_copy("bad");
     let tree = CTree::load(&dir).unwrap();
     // Break the tree after the interpreter loaded it: the native build sees it.
     let rcu = dir.join("util/rcu.c");
